@@ -1,0 +1,87 @@
+/*
+ * gw_engine.h - the one inspection pipeline both drivers run.
+ *
+ * packet bytes -> decode -> flow -> reassembled stream -> SMTP/TLS events ->
+ * policy decision -> verdict + EVE lines. The offline pcap driver and each
+ * NFQUEUE thread own one engine; an engine is not shared between threads.
+ * The engine itself does no I/O but through the EVE writer it was given,
+ * and takes its clock from the caller, so offline replays are exact.
+ */
+#ifndef GATEWAY_GW_ENGINE_H
+#define GATEWAY_GW_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../inspect/finding.h"
+#include "../inspect/flow.h"
+#include "../inspect/pkt.h"
+#include "../policy/pol.h"
+
+struct eve;
+
+enum gw_verdict {
+	GW_V_ACCEPT = 0,   /* pass; keep queueing the connection */
+	GW_V_BYPASS,       /* pass; the connection is decided: mark it so the kernel stops queueing */
+	GW_V_DROP,         /* drop this packet (flow already blocked) */
+	GW_V_BLOCK,        /* drop this packet and send RST to both ends */
+	GW_V_COUNT
+};
+
+#define GW_PORTS_MAX 8
+
+struct gw_engine_conf {
+	uint16_t ports[GW_PORTS_MAX];  /* server ports inspected (25, 587) */
+	unsigned nports;
+	uint32_t max_flows;            /* flow table size */
+	uint32_t pool_chunks;          /* reassembly chunks (TCP_CHUNK_DATA bytes each) */
+	uint32_t idle_timeout_s;       /* forget a silent flow after this */
+	uint32_t fallback_window_s;    /* tls_fallback: plaintext retry within this after a TLS failure */
+	uint32_t fallback_entries;     /* client/server pairs remembered for that */
+};
+
+struct gw_stats {
+	uint64_t packets;                 /* handed to the engine */
+	uint64_t bytes;                   /* their captured length */
+	uint64_t decode[8];               /* by enum pkt_status */
+	uint64_t not_monitored;           /* TCP, but no inspected port */
+	uint64_t midstream;               /* flows picked up without a handshake */
+	uint64_t verdicts[GW_V_COUNT];    /* by enum gw_verdict */
+	uint64_t findings[SIG_COUNT];     /* alerts written, by signature */
+	uint64_t suppressed;              /* findings not written because of mode none */
+	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
+	uint64_t frag_reassembled, frag_refused;
+	struct flow_stats flow;
+	struct tcp_pool_stats pool;
+};
+
+/* Fill conf with built-in defaults (port 25, 65536 flows, ...). */
+void gw_engine_conf_default(struct gw_engine_conf *c);
+
+/* pol may be swapped later with gw_engine_set_policy(); the engine keeps
+ * the pointer, not a copy. eve may be NULL (count only). */
+struct gw_engine *gw_engine_new(const struct gw_engine_conf *c,
+    const struct pol *pol, struct eve *eve, uint64_t seed);
+void gw_engine_free(struct gw_engine *e);
+void gw_engine_set_policy(struct gw_engine *e, const struct pol *pol);
+
+/*
+ * Inspect one frame (linktype: PKT_LINK_*; inline it is PKT_LINK_RAW).
+ * ts_us: capture or arrival time. When the verdict is GW_V_BLOCK, *p holds
+ * the decoded offending packet so the driver can forge the RSTs; p may be
+ * NULL when the driver does not need it.
+ */
+enum gw_verdict gw_engine_packet(struct gw_engine *e, int linktype,
+    const uint8_t *frame, size_t caplen, uint64_t ts_us, struct pkt *p);
+
+/* Expire flows idle longer than the timeout (call now and then). */
+void gw_engine_expire(struct gw_engine *e, uint64_t now_us);
+
+/* End of input: finish every flow (flow events), as if all ended now. */
+void gw_engine_flush(struct gw_engine *e, uint64_t now_us);
+
+void gw_engine_get_stats(const struct gw_engine *e, struct gw_stats *st);
+
+const char *gw_verdict_name(enum gw_verdict v);
+
+#endif

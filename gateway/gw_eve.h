@@ -1,0 +1,48 @@
+/*
+ * gw_eve.h - EVE JSON lines for the SIEM: alert, flow and stats events.
+ *
+ * One JSON object per line, Suricata-EVE shaped (DESIGN.md "Findings").
+ * Every wire byte that reaches a string (banner, HELO name, reasons) is
+ * escaped: control characters as \u00XX, invalid UTF-8 bytes as \u00XX of
+ * the byte (Latin-1 reading), so the line is always valid JSON and valid
+ * UTF-8. Each event is built in a buffer and written with one write(), under
+ * a lock, so lines from several threads never interleave and none is lost
+ * half-way.
+ */
+#ifndef GATEWAY_GW_EVE_H
+#define GATEWAY_GW_EVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../inspect/finding.h"
+#include "../inspect/flow.h"
+#include "../policy/pol.h"
+
+struct eve;
+struct gw_stats;
+
+/* path "-" is standard output. NULL with errno set on failure. */
+struct eve *eve_open(const char *path);
+/* Reopen the same path (logrotate, SIGHUP). 0 or -1 with errno. */
+int eve_reopen(struct eve *ev);
+void eve_close(struct eve *ev);
+
+/* One alert. blocked: the gateway dropped/reset (or, offline, would have). */
+void eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    enum sig sig, const char *reason, int blocked, const struct pol_match *pm);
+
+/* One summary per finished SMTP session. verdict: "tls", "plaintext",
+ * "blocked", "not_inspected", "incomplete". */
+void eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const char *verdict, const struct pol_match *pm);
+
+/* Counters of a run (end of offline run, SIGUSR1). */
+void eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st);
+
+/* Escape bytes as a JSON string body into dst (always NUL-terminated, cut
+ * at a character boundary if dst is short). Returns the length written.
+ * Exposed for the unit tests. */
+size_t eve_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * smtp.h - SMTP cleartext phase and STARTTLS state machine.
+ *
+ * Bytes of both directions are pushed in stream order (smtp_push); findings
+ * and the decision come out in a struct smtp_out. The parser is a byte-wise
+ * state machine: it keeps only the first SMTP_HEAD_MAX bytes of the current
+ * line (enough for a reply code and a capability keyword, or a command verb
+ * and its first argument) and counts the rest, so no line is ever buffered
+ * and any TCP segmentation gives the same findings. It never logs, allocates
+ * or reads the clock. The caller must stop pushing once out->decided is set.
+ *
+ *   GREETING --220--> CMD --STARTTLS--> STARTTLS --220--> TLS_CH
+ *       |              |                   |4xx/5xx          | ClientHello
+ *       |              |<------------------+                 v
+ *       |              |--MAIL FROM--> PLAIN (decided)    TLS_SH
+ *       |              |                                     | ServerHello
+ *       +--not SMTP--> LOST (decided, not inspectable)       v
+ *                                                          TLS (decided)
+ */
+#ifndef INSPECT_SMTP_H
+#define INSPECT_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "finding.h"
+#include "tls.h"
+
+/* RFC 5321 4.5.3.1 allows 512-octet command lines and replies; real servers
+ * and clients go beyond, so like Suricata we accept 4096 before giving up. */
+#define SMTP_LINE_MAX    4096
+/* Bytes of each line kept for parsing: "250-" + a 12-byte keyword. */
+#define SMTP_HEAD_MAX    16
+/* Banner and HELO name as reported in events; longer ones are cut. */
+#define SMTP_BANNER_MAX  40
+#define SMTP_HELO_MAX    32
+/* Commands awaiting a reply that we track by kind (PIPELINING). */
+#define SMTP_PENDING_MAX 8
+/* Findings one push can produce. */
+#define SMTP_OUT_MAX     4
+
+enum smtp_phase {
+	SMTP_PH_GREETING,  /* waiting for the server's 220 */
+	SMTP_PH_CMD,       /* cleartext commands and replies */
+	SMTP_PH_STARTTLS,  /* client sent STARTTLS, reply pending */
+	SMTP_PH_TLS_CH,    /* 220 to STARTTLS seen: client must start TLS */
+	SMTP_PH_TLS_SH,    /* ClientHello seen: server must answer in TLS */
+	SMTP_PH_TLS,       /* decided: TLS confirmed */
+	SMTP_PH_PLAIN,     /* decided: a mail transaction started in cleartext */
+	SMTP_PH_LOST       /* decided: cannot be followed (limit, not SMTP) */
+};
+
+/* struct smtp.flags */
+#define SMTP_F_OFFERED    0x0001 /* STARTTLS in an EHLO reply */
+#define SMTP_F_SENT       0x0002 /* client sent STARTTLS */
+#define SMTP_F_EHLO_DONE  0x0004 /* a complete EHLO reply was seen */
+#define SMTP_F_EXPECT     0x0008 /* policy expects TLS from this server (set by caller) */
+#define SMTP_F_RECENT_FAIL 0x0010 /* a TLS attempt to this server failed lately (set by caller) */
+#define SMTP_F_REPORTED   0x0020 /* a STARTTLS-class finding was raised already */
+#define SMTP_F_MAIL       0x0040 /* MAIL FROM seen */
+#define SMTP_F_IN_BANNER  0x0080 /* the current server reply is the greeting */
+#define SMTP_F_IN_EHLO    0x0100 /* the current server reply answers EHLO */
+#define SMTP_F_HELO_ARG   0x0200 /* the current client line is EHLO/HELO: copy its argument */
+#define SMTP_F_GOT_HELO   0x0400 /* helo[] holds a name: do not overwrite */
+#define SMTP_F_GOT_BANNER 0x0800 /* banner[] is complete */
+
+/* Direction of bytes: from the side that opened the connection, or back. */
+#define SMTP_DIR_CLIENT 0
+#define SMTP_DIR_SERVER 1
+
+/* One direction's line scanner; the same bytes serve the TLS scanner once
+ * that direction has switched to TLS. */
+struct smtp_scan {
+	uint16_t line_len;            /* bytes of the current line so far (saturates) */
+	uint8_t  head_len;            /* bytes of the line kept in head */
+	uint8_t  tls;                 /* 1 once this direction carries TLS */
+	union {
+		char head[SMTP_HEAD_MAX]; /* the line's first bytes, CR/LF excluded */
+		struct tls_scan tls_scan; /* record scanner when tls == 1 */
+	} u;
+};
+
+struct smtp {
+	uint8_t  phase;               /* enum smtp_phase */
+	uint8_t  pend_n;              /* commands awaiting a reply */
+	uint16_t flags;               /* SMTP_F_* */
+	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
+	uint8_t  banner_len, helo_len;
+	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
+	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */
+	char     banner[SMTP_BANNER_MAX]; /* greeting text after "220 " (raw bytes, not terminated) */
+	char     helo[SMTP_HELO_MAX];     /* EHLO/HELO argument (raw bytes, not terminated) */
+};
+
+struct smtp_out {
+	unsigned n;                              /* findings in f[] */
+	struct finding f[SMTP_OUT_MAX];          /* raised by this push */
+	uint8_t decided;                         /* 0, or the phase it was decided in */
+};
+
+void smtp_init(struct smtp *s);
+
+/* Push bytes of one direction; appends to out (which the caller zeroes per
+ * packet). Returns 1 once the session is decided. */
+int smtp_push(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out);
+
+/* The connection ended (FIN or RST from either side, or eviction). Raises
+ * tls_handshake_failed if it ended between STARTTLS and the ServerHello. */
+void smtp_end(struct smtp *s, int by_rst, struct smtp_out *out);
+
+/* Add a finding the caller detected (TCP layer) with the same once-per-flow
+ * rule. Returns 1 if added. */
+int smtp_raise(struct smtp *s, struct smtp_out *out, enum sig sig, const char *reason);
+
+/* Is the phase a decided one? */
+static inline int
+smtp_decided(const struct smtp *s)
+{
+	return s->phase >= SMTP_PH_TLS;
+}
+
+const char *smtp_phase_name(int phase);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * tcp_reasm.h - per-direction TCP stream reassembly over a bounded pool.
+ *
+ * A struct tcp_half (16 bytes, inside the flow) tracks one direction. Data
+ * that arrives in order is handed to the deliver callback at once, straight
+ * from the packet: no copy. Segments ahead of a hole are copied into chunks
+ * of a pool fixed at tcp_pool_new() and delivered when the hole fills.
+ * While a direction is inspected it also borrows one chunk that remembers
+ * the last TCP_HIST_MAX delivered bytes, so a retransmission that carries
+ * different bytes than the first copy is caught (first copy wins, as the
+ * receiving stack keeps what it already queued). Nothing allocates after
+ * tcp_pool_new(); an exhausted pool is reported, never fatal. No I/O.
+ *
+ * The caller must call tcp_half_release() before the flow is forgotten, or
+ * the chunks it borrowed are lost to the pool.
+ */
+#ifndef INSPECT_TCP_REASM_H
+#define INSPECT_TCP_REASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes per pool chunk: a full-size Ethernet segment plus room. */
+#define TCP_CHUNK_DATA   2048
+/* Delivered bytes remembered per inspected direction for conflict checks. */
+#define TCP_HIST_MAX     TCP_CHUNK_DATA
+/* Out-of-order chunks one direction may hold; SMTP's cleartext phase is a
+ * few kilobytes, so more than this is an attack or a broken capture. */
+#define TCP_OOO_MAX      16
+
+/* tcp_half.flags */
+#define TCP_HALF_ISN     0x01 /* next_seq is known (SYN seen, or first data) */
+#define TCP_HALF_FIN     0x02 /* FIN seen */
+#define TCP_HALF_RST     0x04 /* RST seen */
+#define TCP_HALF_NOHIST  0x08 /* do not keep history (inspection over) */
+
+struct tcp_half {
+	uint32_t next_seq;  /* next in-order sequence number expected */
+	uint32_t ooo;       /* pool index of the first out-of-order chunk, 0 = none */
+	uint32_t hist;      /* pool index of the history chunk, 0 = none */
+	uint16_t hist_len;  /* history bytes held; they end at next_seq */
+	uint8_t  ooo_n;     /* out-of-order chunks held */
+	uint8_t  flags;     /* TCP_HALF_* */
+};
+
+/* Result bits of tcp_reasm_push(). */
+#define TCP_R_DELIVERED  0x01 /* some bytes reached the callback */
+#define TCP_R_OOO        0x02 /* the segment was buffered ahead of a hole */
+#define TCP_R_RETRANS    0x04 /* the segment repeated bytes already seen */
+#define TCP_R_CONFLICT   0x08 /* ...and some of them differed: first copy kept */
+#define TCP_R_LIMIT      0x10 /* out-of-order limit or pool exhausted: bytes lost */
+#define TCP_R_OLD        0x20 /* wholly below the window we remember: ignored */
+
+struct tcp_pool;
+
+struct tcp_pool_stats {
+	uint32_t chunks;     /* capacity */
+	uint32_t in_use;     /* currently borrowed */
+	uint64_t exhausted;  /* times a chunk was wanted and none was free */
+};
+
+/* Deliver callback: bytes in stream order. Return non-zero to stop
+ * delivering (the direction is decided); the rest is dropped silently. */
+typedef int (*tcp_deliver_fn)(void *ctx, const uint8_t *data, size_t len);
+
+struct tcp_pool *tcp_pool_new(uint32_t nchunks);
+void tcp_pool_free(struct tcp_pool *pool);
+void tcp_pool_get_stats(const struct tcp_pool *pool, struct tcp_pool_stats *st);
+
+/* Start a direction at initial sequence number isn (the SYN's seq + 1, or
+ * the first data byte's seq on pickup). */
+void tcp_half_init(struct tcp_half *h, uint32_t next_seq);
+
+/* Push one segment's payload. Returns TCP_R_* bits. */
+int tcp_reasm_push(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq,
+    const uint8_t *data, uint32_t len, tcp_deliver_fn deliver, void *ctx);
+
+/* Return every chunk the direction holds (keeps next_seq). Also stops
+ * history, so later pushes of a decided flow cost nothing. */
+void tcp_half_release(struct tcp_pool *pool, struct tcp_half *h);
+
+/* Is sequence a before b, modulo 2^32? */
+static inline int
+tcp_seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+#endif
