@@ -1,0 +1,48 @@
+/*
+ * gw_config.h - load the libconfig file into engine, policy and daemon settings.
+ *
+ * The only place that includes libconfig. A load either fully succeeds or
+ * leaves nothing behind and says why, naming file and line, so SIGHUP can
+ * keep the old configuration when the new one is broken. Shape (DESIGN.md
+ * "Policy" plus the keys below, every one optional):
+ *
+ *   ports = [ 25, 587 ];
+ *   eve = { file = "/var/log/starttls-guard/eve.json"; };
+ *   engine = { max_flows = 65536; pool_chunks = 4096; idle_timeout = 600;
+ *              fallback_window = 300; fallback_entries = 4096; };
+ *   nfqueue = { fail_open = true; queue_maxlen = 4096; rcvbuf = 8388608;
+ *               bypass_mark = 0x10000; user = "starttls-guard"; };
+ *   policy = { default = {...}; rules = (...); ... };
+ */
+#ifndef GATEWAY_GW_CONFIG_H
+#define GATEWAY_GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_engine.h"
+
+#define GW_PATH_MAX 4096
+
+struct gw_config {
+	struct gw_engine_conf engine;   /* ports, table sizes, timeouts */
+	struct pol *pol;                /* owned: policy built from the file */
+	char     eve_path[GW_PATH_MAX]; /* "-" = standard output */
+	/* inline daemon */
+	int      fail_open;             /* NFQA_CFG_F_FAIL_OPEN (default 1) */
+	uint32_t queue_maxlen;          /* packets the kernel may queue per queue */
+	uint32_t rcvbuf;                /* netlink socket receive buffer, bytes */
+	uint32_t bypass_mark;           /* connmark bit written for decided flows */
+	char     user[64];              /* drop privileges to this user ("" = stay) */
+};
+
+/* Built-in defaults (no file). Never fails except on memory. */
+int gw_config_default(struct gw_config *c);
+
+/* Load path into c (c is overwritten only on success). Returns 0, or -1
+ * with "file:line: message" in err. */
+int gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen);
+
+void gw_config_free(struct gw_config *c);
+
+#endif

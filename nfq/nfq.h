@@ -1,0 +1,58 @@
+/*
+ * nfq.h - everything that touches libnetfilter_queue.
+ *
+ * nfq_run() opens queues qfirst..qlast, one thread per queue, and calls the
+ * caller's packet function for each queued packet (a whole IP datagram),
+ * turning its answer into a verdict: runs of ACCEPT are batched, decided
+ * connections get the bypass connmark in the verdict itself, BLOCK drops
+ * the packet and forges RSTs to both ends from a raw socket. This module
+ * knows nothing of SMTP or policy: it is the gateway's transport.
+ */
+#ifndef NFQ_NFQ_H
+#define NFQ_NFQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../inspect/pkt.h"
+
+enum nfq_verdict {
+	NFQ_ACCEPT = 0,  /* pass */
+	NFQ_BYPASS,      /* pass and set the bypass connmark */
+	NFQ_DROP,        /* drop */
+	NFQ_BLOCK        /* drop and RST both ends (p must be the decoded packet) */
+};
+
+struct nfq_conf {
+	unsigned qfirst, qlast;   /* queue numbers, inclusive */
+	uint32_t queue_maxlen;    /* NFQA_CFG_QUEUE_MAXLEN */
+	uint32_t rcvbuf;          /* SO_RCVBUFFORCE bytes */
+	uint32_t copy_range;      /* bytes of each packet copied to us */
+	uint32_t bypass_mark;     /* connmark bits set on NFQ_BYPASS */
+	int      fail_open;       /* NFQA_CFG_F_FAIL_OPEN */
+	/* Per-thread setup: returns that thread's context (NULL = failure). */
+	void *(*thread_init)(void *arg, unsigned queue);
+	void  (*thread_fini)(void *tctx);
+	/* Per packet: ip/len is the datagram, ts_us its arrival time. */
+	enum nfq_verdict (*packet)(void *tctx, const uint8_t *ip, size_t len,
+	    uint64_t ts_us, struct pkt *p);
+	/* Called between batches on each thread (reload checks, expiry). */
+	void  (*idle)(void *tctx, uint64_t now_us);
+	void  *arg;               /* passed to thread_init */
+};
+
+struct nfq_stats {
+	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
+};
+
+/* Open the queues; 0 or -1 with errno and a message in err. After it
+ * returns 0, the caller may drop privileges (CAP_NET_ADMIN and CAP_NET_RAW
+ * stay needed for verdicts and RSTs) and then call nfq_loop(). */
+struct nfq;
+struct nfq *nfq_open(const struct nfq_conf *c, char *err, size_t errlen);
+/* Run until *stop becomes non-zero; threads joined before returning. */
+int nfq_loop(struct nfq *q, volatile int *stop);
+void nfq_close(struct nfq *q);
+void nfq_get_stats(const struct nfq *q, struct nfq_stats *st);
+
+#endif
