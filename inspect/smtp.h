@@ -36,8 +36,9 @@
 #define SMTP_HELO_MAX    32
 /* Commands awaiting a reply that we track by kind (PIPELINING). */
 #define SMTP_PENDING_MAX 8
-/* Findings one push can produce. */
-#define SMTP_OUT_MAX     4
+/* Findings one push can produce: each signature is raised at most once per
+ * flow, so one of each can never overflow. */
+#define SMTP_OUT_MAX     SIG_COUNT
 
 enum smtp_phase {
 	SMTP_PH_GREETING,  /* waiting for the server's 220 */
@@ -68,12 +69,17 @@ enum smtp_phase {
 #define SMTP_DIR_CLIENT 0
 #define SMTP_DIR_SERVER 1
 
+/* struct smtp_scan.mode */
+#define SMTP_SCAN_TLS   0x01 /* this direction carries TLS: bytes go to tls_scan */
+#define SMTP_SCAN_CONT  0x02 /* server: the previous reply line was a continuation ("250-") */
+#define SMTP_SCAN_EARLY 0x04 /* client: the current line's verb was acted on already */
+
 /* One direction's line scanner; the same bytes serve the TLS scanner once
  * that direction has switched to TLS. */
 struct smtp_scan {
 	uint16_t line_len;            /* bytes of the current line so far (saturates) */
 	uint8_t  head_len;            /* bytes of the line kept in head */
-	uint8_t  tls;                 /* 1 once this direction carries TLS */
+	uint8_t  mode;                /* SMTP_SCAN_* bits */
 	union {
 		char head[SMTP_HEAD_MAX]; /* the line's first bytes, CR/LF excluded */
 		struct tls_scan tls_scan; /* record scanner when tls == 1 */
@@ -92,16 +98,18 @@ struct smtp {
 	char     helo[SMTP_HELO_MAX];     /* EHLO/HELO argument (raw bytes, not terminated) */
 };
 
+/* The caller sets n and decided to 0 before a packet's pushes; f[] needs
+ * no clearing. */
 struct smtp_out {
 	unsigned n;                              /* findings in f[] */
+	uint8_t  decided;                        /* 0, or the phase the session was decided in */
 	struct finding f[SMTP_OUT_MAX];          /* raised by this push */
-	uint8_t decided;                         /* 0, or the phase it was decided in */
 };
 
 void smtp_init(struct smtp *s);
 
-/* Push bytes of one direction; appends to out (which the caller zeroes per
- * packet). Returns 1 once the session is decided. */
+/* Push bytes of one direction; appends findings to out. Returns 1 once the
+ * session is decided (phase TLS, PLAIN or LOST); later pushes are ignored. */
 int smtp_push(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out);
 
 /* The connection ended (FIN or RST from either side, or eviction). Raises

@@ -36,6 +36,7 @@ struct tls_scan {
 	uint8_t  hs_type;   /* first handshake message type seen, 0 = none yet */
 	uint8_t  alert[2];  /* level, description of the first alert */
 	uint8_t  records;   /* records started, saturating at 255 */
+	uint8_t  first_type; /* content type of the first record, 0 = none yet */
 	uint16_t left;      /* body bytes of the current record still to skip */
 };
 
