@@ -1,0 +1,427 @@
+/*
+ * gw_eve.c - write alert, flow and stats events as Suricata-style EVE lines.
+ *
+ * Each event is built in a buffer on the stack (no allocation per event),
+ * every wire byte escaped by eve_escape() and every string cut to a fixed
+ * size first, so the worst case always fits; then the line goes out with
+ * one write() under a mutex, so lines of several engine threads never
+ * interleave. The caller must not hold pointers into flows across events:
+ * everything is copied here. eve_reopen() serves logrotate/SIGHUP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_engine.h"
+#include "gw_eve.h"
+
+/* One event line: the worst alert (escaped reason, banner, HELO, match) is
+ * about 2.5 KiB and a stats event about 2 KiB; 8 KiB leaves room. */
+#define EVE_LINE_MAX   8192
+/* Longest reason we copy: FINDING_REASON_MAX bytes, each escaped to at most
+ * 6 ("\u00XX"), and the NUL. */
+#define EVE_REASON_ESC (FINDING_REASON_MAX * 6 + 1)
+
+struct eve {
+	pthread_mutex_t lock;      /* one line at a time */
+	int  fd;                   /* where lines go */
+	int  is_stdout;            /* path "-": never closed or reopened */
+	char path[4096];           /* for eve_reopen() */
+};
+
+/* A line under construction; overflow makes the line be dropped, never cut. */
+struct jb {
+	char  *buf;      /* EVE_LINE_MAX bytes */
+	size_t len;      /* used */
+	size_t cap;      /* size of buf */
+	int    overflow; /* something did not fit */
+};
+
+/* Open path for appending, close-on-exec. */
+static int
+eve_open_fd(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+struct eve *
+eve_open(const char *path)
+{
+	struct eve *ev;
+
+	if (path == NULL || *path == '\0') {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (strlen(path) >= sizeof(ev->path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return NULL;
+	snprintf(ev->path, sizeof(ev->path), "%s", path);
+	if (strcmp(path, "-") == 0) {
+		ev->fd = STDOUT_FILENO;
+		ev->is_stdout = 1;
+	} else if ((ev->fd = eve_open_fd(path)) == -1) {
+		int saved = errno;
+
+		free(ev);
+		errno = saved;
+		return NULL;
+	}
+	pthread_mutex_init(&ev->lock, NULL);
+	return ev;
+}
+
+int
+eve_reopen(struct eve *ev)
+{
+	int fd, old;
+
+	if (ev == NULL || ev->is_stdout)
+		return 0;
+	if ((fd = eve_open_fd(ev->path)) == -1)
+		return -1;
+	pthread_mutex_lock(&ev->lock);
+	old = ev->fd;
+	ev->fd = fd;
+	pthread_mutex_unlock(&ev->lock);
+	close(old);
+	return 0;
+}
+
+void
+eve_close(struct eve *ev)
+{
+	if (ev == NULL)
+		return;
+	if (!ev->is_stdout)
+		close(ev->fd);
+	pthread_mutex_destroy(&ev->lock);
+	free(ev);
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0 if invalid. */
+static size_t
+utf8_seq_len(const uint8_t *s, size_t n)
+{
+	uint8_t c = s[0];
+	size_t len;
+	uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;  /* no overlongs */
+		else if (c == 0xed)
+			hi = 0x9f;  /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;  /* no overlongs */
+		else if (c == 0xf4)
+			hi = 0x8f;  /* nothing past U+10FFFF */
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+size_t
+eve_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i = 0;
+
+	if (dstlen == 0)
+		return 0;
+	while (i < srclen) {
+		uint8_t c = src[i];
+		char tmp[6];
+		size_t tl, used;
+
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)c;
+			tl = 2;
+			used = 1;
+		} else if (c >= 0x20 && c < 0x7f) {
+			tmp[0] = (char)c;
+			tl = 1;
+			used = 1;
+		} else if (c >= 0x80 && (used = utf8_seq_len(src + i, srclen - i)) != 0) {
+			memcpy(tmp, src + i, used);
+			tl = used;
+		} else {
+			/* control, DEL, or a byte that is not valid UTF-8 */
+			tmp[0] = '\\';
+			tmp[1] = 'u';
+			tmp[2] = '0';
+			tmp[3] = '0';
+			tmp[4] = hex[c >> 4];
+			tmp[5] = hex[c & 15];
+			tl = 6;
+			used = 1;
+		}
+		if (o + tl + 1 > dstlen)
+			break;   /* cut at a character boundary */
+		memcpy(dst + o, tmp, tl);
+		o += tl;
+		i += used;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* Append raw text. */
+static void
+jb_raw(struct jb *b, const char *s, size_t n)
+{
+	if (b->overflow || n > b->cap - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+}
+
+/* Append formatted raw text (numbers, fixed keys). */
+static void __attribute__((format(printf, 2, 3)))
+jb_printf(struct jb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+/* Append "key":"escaped bytes" with at most max source bytes. */
+static void
+jb_str(struct jb *b, const char *key, const void *s, size_t n, size_t max)
+{
+	char esc[EVE_REASON_ESC];
+
+	if (n > max)
+		n = max;
+	if (n * 6 + 1 > sizeof(esc))
+		n = (sizeof(esc) - 1) / 6;
+	eve_escape(esc, sizeof(esc), s, n);
+	jb_printf(b, "\"%s\":\"%s\"", key, esc);
+}
+
+/* Append "key":"2026-11-28T22:12:34.123456+0000". */
+static void
+jb_time(struct jb *b, const char *key, uint64_t ts_us)
+{
+	time_t sec = (time_t)(ts_us / 1000000);
+	struct tm tm;
+	char t[40];
+
+	if (gmtime_r(&sec, &tm) == NULL || strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(t, sizeof(t), "1970-01-01T00:00:00");
+	jb_printf(b, "\"%s\":\"%s.%06u+0000\"", key, t, (unsigned)(ts_us % 1000000));
+}
+
+/* Append "key":"address" for family af. */
+static void
+jb_addr(struct jb *b, const char *key, uint8_t af, const struct pkt_addr *a)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(af == 6 ? AF_INET6 : AF_INET, a->a, s, sizeof(s)) == NULL)
+		snprintf(s, sizeof(s), "?");
+	jb_printf(b, "\"%s\":\"%s\"", key, s);
+}
+
+/* The common head: timestamp, event_type, flow_id, addresses, proto. */
+static void
+jb_head(struct jb *b, uint64_t ts_us, const char *type, const struct flow *f)
+{
+	jb_raw(b, "{", 1);
+	jb_time(b, "timestamp", ts_us);
+	jb_printf(b, ",\"event_type\":\"%s\"", type);
+	if (f == NULL)
+		return;
+	jb_printf(b, ",\"flow_id\":%llu,", (unsigned long long)f->id);
+	jb_addr(b, "src_ip", f->key.af, &f->key.caddr);
+	jb_printf(b, ",\"src_port\":%u,", (unsigned)f->key.cport);
+	jb_addr(b, "dest_ip", f->key.af, &f->key.saddr);
+	jb_printf(b, ",\"dest_port\":%u,\"proto\":\"TCP\"", (unsigned)f->key.sport);
+}
+
+/* ,"policy":{...} (nothing when pm is NULL). */
+static void
+jb_policy(struct jb *b, const struct pol_match *pm)
+{
+	if (pm == NULL)
+		return;
+	jb_printf(b, ",\"policy\":{\"mode\":\"%s\",\"source\":\"%s\",",
+	    pol_mode_name(pm->mode), pol_source_name(pm->source));
+	jb_str(b, "match", pm->match, strnlen(pm->match, sizeof(pm->match)),
+	    sizeof(pm->match));
+	jb_raw(b, "}", 1);
+}
+
+/* ,"smtp":{...} */
+static void
+jb_smtp(struct jb *b, const struct smtp *s)
+{
+	jb_raw(b, ",\"smtp\":{", 9);
+	jb_str(b, "banner", s->banner, s->banner_len, sizeof(s->banner));
+	jb_raw(b, ",", 1);
+	jb_str(b, "helo", s->helo, s->helo_len, sizeof(s->helo));
+	jb_printf(b, ",\"starttls_offered\":%s,\"starttls_sent\":%s,\"tls\":%s}",
+	    (s->flags & SMTP_F_OFFERED) ? "true" : "false",
+	    (s->flags & SMTP_F_SENT) ? "true" : "false",
+	    s->phase == SMTP_PH_TLS ? "true" : "false");
+}
+
+/* Finish the line and write it whole; a line that overflowed is dropped. */
+static void
+eve_emit(struct eve *ev, struct jb *b)
+{
+	size_t off = 0;
+
+	jb_raw(b, "}\n", 2);
+	if (ev == NULL || b->overflow)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	while (off < b->len) {
+		ssize_t n = write(ev->fd, b->buf + off, b->len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;  /* disk full, closed pipe: the counters still count */
+		}
+		off += (size_t)n;
+	}
+	pthread_mutex_unlock(&ev->lock);
+}
+
+void
+eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
+    const char *reason, int blocked, const struct pol_match *pm)
+{
+	char buf[EVE_LINE_MAX];
+	struct jb b = { buf, 0, sizeof(buf), 0 };
+	const char *name = sig_name(sig);
+
+	if (ev == NULL || f == NULL)
+		return;
+	jb_head(&b, ts_us, "alert", f);
+	jb_printf(&b, ",\"alert\":{\"signature\":\"%s\",\"severity\":%d,\"action\":\"%s\",",
+	    name ? name : "unknown", sig_severity(sig), blocked ? "blocked" : "allowed");
+	if (reason == NULL)
+		reason = "";
+	jb_str(&b, "reason", reason, strnlen(reason, FINDING_REASON_MAX),
+	    FINDING_REASON_MAX);
+	jb_printf(&b, ",\"tlsrpt\":\"%s\"}", sig_tlsrpt(sig));
+	jb_policy(&b, pm);
+	jb_smtp(&b, &f->smtp);
+	eve_emit(ev, &b);
+}
+
+void
+eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const char *verdict, const struct pol_match *pm)
+{
+	char buf[EVE_LINE_MAX];
+	struct jb b = { buf, 0, sizeof(buf), 0 };
+
+	if (ev == NULL || f == NULL)
+		return;
+	if (verdict == NULL)
+		verdict = "incomplete";
+	jb_head(&b, ts_us, "flow", f);
+	jb_raw(&b, ",\"flow\":{", 9);
+	jb_time(&b, "start", f->start_us);
+	jb_printf(&b, ",\"pkts_toserver\":%u,\"pkts_toclient\":%u,"
+	    "\"bytes_toserver\":%u,\"bytes_toclient\":%u,",
+	    f->pkts[FLOW_TO_SERVER], f->pkts[FLOW_TO_CLIENT],
+	    f->bytes[FLOW_TO_SERVER], f->bytes[FLOW_TO_CLIENT]);
+	jb_str(&b, "verdict", verdict, strlen(verdict), 32);
+	jb_raw(&b, "}", 1);
+	jb_smtp(&b, &f->smtp);
+	jb_policy(&b, pm);
+	eve_emit(ev, &b);
+}
+
+/* Stable names of enum pkt_status values, as stats keys. */
+static const char *const decode_names[] = {
+	"ok", "not_tcp", "fragment", "truncated", "malformed", "unsupported_link",
+};
+/* Stable names of enum gw_verdict values, as stats keys. */
+static const char *const verdict_names[GW_V_COUNT] = {
+	"accept", "bypass", "drop", "block",
+};
+
+void
+eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
+{
+	char buf[EVE_LINE_MAX];
+	struct jb b = { buf, 0, sizeof(buf), 0 };
+	const size_t ndec = sizeof(st->decode) / sizeof(st->decode[0]);
+	uint64_t other = 0;
+	size_t i;
+
+	if (ev == NULL || st == NULL)
+		return;
+	jb_head(&b, ts_us, "stats", NULL);
+	jb_printf(&b, ",\"stats\":{\"packets\":%llu,\"bytes\":%llu,\"decode\":{",
+	    (unsigned long long)st->packets, (unsigned long long)st->bytes);
+	for (i = 0; i < ndec; i++) {
+		if (i < sizeof(decode_names) / sizeof(decode_names[0]))
+			jb_printf(&b, "\"%s\":%llu,", decode_names[i],
+			    (unsigned long long)st->decode[i]);
+		else
+			other += st->decode[i];
+	}
+	jb_printf(&b, "\"other\":%llu}", (unsigned long long)other);
+	jb_printf(&b, ",\"not_monitored\":%llu,\"midstream\":%llu,\"verdicts\":{",
+	    (unsigned long long)st->not_monitored, (unsigned long long)st->midstream);
+	for (i = 0; i < GW_V_COUNT; i++)
+		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", verdict_names[i],
+		    (unsigned long long)st->verdicts[i]);
+	jb_raw(&b, "},\"findings\":{", 14);
+	for (i = 0; i < SIG_COUNT; i++)
+		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", sig_name((enum sig)i),
+		    (unsigned long long)st->findings[i]);
+	jb_printf(&b, "},\"suppressed\":%llu,\"flows_tls\":%llu,\"flows_plain\":%llu,"
+	    "\"flows_lost\":%llu,\"frag_reassembled\":%llu,\"frag_refused\":%llu",
+	    (unsigned long long)st->suppressed, (unsigned long long)st->flows_tls,
+	    (unsigned long long)st->flows_plain, (unsigned long long)st->flows_lost,
+	    (unsigned long long)st->frag_reassembled,
+	    (unsigned long long)st->frag_refused);
+	jb_printf(&b, ",\"flow\":{\"capacity\":%u,\"active\":%u,\"created\":%llu,"
+	    "\"evicted\":%llu,\"expired\":%llu,\"removed\":%llu}",
+	    st->flow.capacity, st->flow.active,
+	    (unsigned long long)st->flow.created, (unsigned long long)st->flow.evicted,
+	    (unsigned long long)st->flow.expired, (unsigned long long)st->flow.removed);
+	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu}}",
+	    st->pool.chunks, st->pool.in_use, (unsigned long long)st->pool.exhausted);
+	eve_emit(ev, &b);
+}
