@@ -73,6 +73,7 @@ enum smtp_phase {
 #define SMTP_SCAN_TLS   0x01 /* this direction carries TLS: bytes go to tls_scan */
 #define SMTP_SCAN_CONT  0x02 /* server: the previous reply line was a continuation ("250-") */
 #define SMTP_SCAN_EARLY 0x04 /* client: the current line's verb was acted on already */
+#define SMTP_SCAN_CR    0x08 /* the current line's last byte so far is a CR */
 
 /* One direction's line scanner; the same bytes serve the TLS scanner once
  * that direction has switched to TLS. */

@@ -1,0 +1,545 @@
+/*
+ * smtp.c - SMTP cleartext phase and STARTTLS state machine (see smtp.h).
+ *
+ * Lines are never buffered: each direction keeps the first SMTP_HEAD_MAX
+ * bytes of its current line and a length, and acts at the line's end (or,
+ * for MAIL, as soon as the verb is complete, so a blocking verdict can stop
+ * the very packet that carries it). What each finding means is specified in
+ * doc/detection.md; keep the two in step.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp.h"
+
+/* Kinds of commands awaiting a reply (4 bits each in smtp.pend). */
+enum smtp_cmd {
+	SMTP_CMD_OTHER = 1,
+	SMTP_CMD_EHLO,
+	SMTP_CMD_HELO,
+	SMTP_CMD_STARTTLS,
+	SMTP_CMD_AUTH,
+	SMTP_CMD_MAIL
+};
+
+/* The STARTTLS keyword, and how far a same-length garbling may stray. */
+#define SMTP_STARTTLS_LEN      8
+#define SMTP_GARBLE_MAX_DIFF   4
+#define SMTP_GARBLE_MIN_MASK   5
+
+/* ASCII lower-casing without locale. */
+static int
+lc(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Does the n-byte word w equal the lower-case literal lit? */
+static int
+word_is(const char *w, size_t n, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < n && lit[i] != '\0'; i++)
+		if (lc((unsigned char)w[i]) != lit[i])
+			return 0;
+	return i == n && lit[i] == '\0';
+}
+
+/* Length of the word at w (up to a space or the end of n bytes). */
+static size_t
+word_len(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && w[i] != ' ' && w[i] != '\t'; i++)
+		;
+	return i;
+}
+
+/* Is an 8-byte word a rewritten STARTTLS (XXXXXXXX, XXXXXXXA, STARTTLZ)? */
+static int
+is_garbled_starttls(const char *w)
+{
+	static const char st[] = "starttls";
+	int diff = 0, mask = 0, same = 1;
+
+	for (int i = 0; i < SMTP_STARTTLS_LEN; i++) {
+		int c = lc((unsigned char)w[i]);
+		if (c != st[i])
+			diff++;
+		if (c == 'x' || c == '*')
+			mask++;
+		if (w[i] != w[0])
+			same = 0;
+	}
+	if (diff == 0)
+		return 0;
+	return same || mask >= SMTP_GARBLE_MIN_MASK || diff <= SMTP_GARBLE_MAX_DIFF;
+}
+
+int
+smtp_raise(struct smtp *s, struct smtp_out *out, enum sig sig, const char *reason)
+{
+	if ((unsigned)sig >= SIG_COUNT || (s->raised & (1u << sig)))
+		return 0;
+	if (out->n >= SMTP_OUT_MAX)
+		return 0;
+	s->raised |= (uint16_t)(1u << sig);
+	out->f[out->n].sig = sig;
+	snprintf(out->f[out->n].reason, sizeof(out->f[out->n].reason), "%s", reason);
+	out->n++;
+	return 1;
+}
+
+/* Raise with a quoted piece of the wire in the reason. */
+static void
+raise_quoted(struct smtp *s, struct smtp_out *out, enum sig sig,
+    const char *pre, const char *w, size_t n, const char *post)
+{
+	char r[FINDING_REASON_MAX];
+
+	if (n > 40)
+		n = 40;
+	snprintf(r, sizeof(r), "%s'%.*s'%s", pre, (int)n, w, post);
+	smtp_raise(s, out, sig, r);
+}
+
+/* Enter a decided phase. */
+static void
+decide(struct smtp *s, struct smtp_out *out, enum smtp_phase ph)
+{
+	s->phase = (uint8_t)ph;
+	out->decided = (uint8_t)ph;
+}
+
+/* Switch one direction to TLS record scanning. */
+static void
+start_tls(struct smtp *s, int dir)
+{
+	s->dir[dir].mode = SMTP_SCAN_TLS;
+	tls_scan_init(&s->dir[dir].u.tls_scan);
+}
+
+/* Queue a command awaiting its reply; 0 when the queue overflowed. */
+static int
+pend_push(struct smtp *s, enum smtp_cmd k)
+{
+	if (s->pend_n >= SMTP_PENDING_MAX)
+		return 0;
+	s->pend |= (uint32_t)k << (4 * s->pend_n);
+	s->pend_n++;
+	return 1;
+}
+
+/* Oldest command awaiting a reply, 0 if none. */
+static enum smtp_cmd
+pend_peek(const struct smtp *s)
+{
+	return s->pend_n ? (enum smtp_cmd)(s->pend & 0xf) : 0;
+}
+
+static void
+pend_pop(struct smtp *s)
+{
+	if (s->pend_n) {
+		s->pend >>= 4;
+		s->pend_n--;
+	}
+}
+
+/* A cleartext mail transaction starts: the session heads into plaintext. */
+static void
+plaintext_mail(struct smtp *s, struct smtp_out *out)
+{
+	s->flags |= SMTP_F_MAIL;
+	if (!(s->flags & SMTP_F_REPORTED)) {
+		if (s->flags & SMTP_F_RECENT_FAIL)
+			smtp_raise(s, out, SIG_TLS_FALLBACK,
+			    "plaintext MAIL FROM shortly after a failed TLS attempt to this server");
+		else if (s->flags & SMTP_F_EXPECT)
+			smtp_raise(s, out, SIG_STARTTLS_DOWNGRADE,
+			    (s->flags & SMTP_F_OFFERED) ?
+			    "MAIL FROM in plaintext although the server offered STARTTLS" :
+			    "MAIL FROM in plaintext to a server expected to use STARTTLS");
+		else
+			smtp_raise(s, out, SIG_STARTTLS_MISSING,
+			    "mail transaction started without TLS");
+	}
+	decide(s, out, SMTP_PH_PLAIN);
+}
+
+/* Bytes of the current line without a trailing CR. */
+static size_t
+line_content(const struct smtp_scan *sc)
+{
+	return sc->line_len - ((sc->mode & SMTP_SCAN_CR) ? 1 : 0);
+}
+
+/* The client line in head is complete (or, early, its verb is). */
+static void
+client_line(struct smtp *s, struct smtp_out *out, int early)
+{
+	struct smtp_scan *sc = &s->dir[SMTP_DIR_CLIENT];
+	const char *h = sc->u.head;
+	size_t hl = sc->head_len, vl = word_len(h, hl);
+	size_t full = (vl == hl) ? line_content(sc) : vl; /* the verb may run past head */
+	enum smtp_cmd k = SMTP_CMD_OTHER;
+
+	/* Lines injected after STARTTLS are queued, not acted on: they are the
+	 * injection already reported. */
+	if (s->phase != SMTP_PH_GREETING && s->phase != SMTP_PH_CMD) {
+		if (!early && !pend_push(s, k))
+			decide(s, out, SMTP_PH_LOST);
+		return;
+	}
+	if (early) {
+		/* Only MAIL acts before its line ends. */
+		if (vl == 4 && vl < hl && word_is(h, 4, "mail"))
+			plaintext_mail(s, out);
+		else if (hl >= 5 && word_is(h, 5, "mail:"))
+			plaintext_mail(s, out);
+		return;
+	}
+	if (full == 4 && word_is(h, 4, "mail")) {
+		plaintext_mail(s, out);
+		return;
+	}
+	if (full == 5 && word_is(h, 5, "mail:")) {
+		plaintext_mail(s, out);
+		return;
+	}
+	if (full == 8 && word_is(h, 8, "starttls")) {
+		k = SMTP_CMD_STARTTLS;
+	} else if (full == 8 && is_garbled_starttls(h)) {
+		raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "client command ", h, 8,
+		    " is a rewritten STARTTLS");
+		s->flags |= SMTP_F_REPORTED;
+	} else if (full == 4 && word_is(h, 4, "ehlo")) {
+		k = SMTP_CMD_EHLO;
+	} else if (full == 4 && word_is(h, 4, "helo")) {
+		k = SMTP_CMD_HELO;
+	} else if (full == 4 && word_is(h, 4, "auth")) {
+		const char *m = h + 5;
+		size_t ml = hl > 5 ? word_len(m, hl - 5) : 0;
+		k = SMTP_CMD_AUTH;
+		if ((ml == 5 && word_is(m, 5, "plain")) || (ml == 5 && word_is(m, 5, "login")))
+			raise_quoted(s, out, SIG_PLAINTEXT_AUTH, "AUTH ", m, ml,
+			    " credentials sent before TLS");
+	}
+	if (k == SMTP_CMD_EHLO || k == SMTP_CMD_HELO)
+		s->flags |= SMTP_F_GOT_HELO;
+	if (!pend_push(s, k)) {
+		smtp_raise(s, out, SIG_INSPECTION_LIMIT,
+		    "more than 8 pipelined commands awaiting replies");
+		decide(s, out, SMTP_PH_LOST);
+		return;
+	}
+	if (k == SMTP_CMD_STARTTLS) {
+		s->flags |= SMTP_F_SENT;
+		s->phase = SMTP_PH_STARTTLS;
+	}
+}
+
+/* Is the greeting text masked with '*' (Cisco PIX/ASA "SMTP fixup")? */
+static int
+banner_masked(const struct smtp *s)
+{
+	int stars = 0;
+
+	for (int i = 0; i < s->banner_len; i++)
+		if (s->banner[i] == '*')
+			stars++;
+	return s->banner_len >= 4 && 2 * stars >= s->banner_len;
+}
+
+/* One capability line of an EHLO reply (not its first line). */
+static void
+ehlo_capability(struct smtp *s, struct smtp_out *out, const char *kw, size_t hl_rest,
+    size_t line_rest)
+{
+	size_t kl = word_len(kw, hl_rest);
+
+	if (kl == hl_rest)
+		kl = line_rest; /* the keyword may run past head: its length is the rest of the line */
+	if (kl == SMTP_STARTTLS_LEN && word_is(kw, kl, "starttls")) {
+		s->flags |= SMTP_F_OFFERED;
+	} else if (kl == SMTP_STARTTLS_LEN && is_garbled_starttls(kw)) {
+		raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "EHLO reply capability ", kw, kl,
+		    " is a rewritten STARTTLS");
+		s->flags |= SMTP_F_REPORTED;
+	}
+}
+
+/* The reply (its last line, code given) to the oldest pending command. */
+static void
+reply_done(struct smtp *s, struct smtp_out *out, int code, const char *h, size_t hl)
+{
+	enum smtp_cmd k = pend_peek(s);
+
+	pend_pop(s);
+	switch (k) {
+	case SMTP_CMD_EHLO:
+		if (code / 100 != 2)
+			break;
+		s->flags |= SMTP_F_EHLO_DONE;
+		if (!(s->flags & (SMTP_F_OFFERED | SMTP_F_REPORTED)) &&
+		    (s->flags & SMTP_F_EXPECT)) {
+			smtp_raise(s, out, SIG_STARTTLS_DOWNGRADE,
+			    "EHLO reply does not offer STARTTLS");
+			s->flags |= SMTP_F_REPORTED;
+		}
+		break;
+	case SMTP_CMD_STARTTLS:
+		if (code / 100 == 2) {
+			s->phase = SMTP_PH_TLS_CH;
+			start_tls(s, SMTP_DIR_CLIENT);
+		} else {
+			if ((code == 500 || code == 502) && (s->flags & SMTP_F_OFFERED))
+				raise_quoted(s, out, SIG_STARTTLS_STRIPPED,
+				    "advertised STARTTLS answered as unknown command: ", h, hl, "");
+			else
+				raise_quoted(s, out, SIG_STARTTLS_REJECTED,
+				    "server refused STARTTLS: ", h, hl, "");
+			s->flags |= SMTP_F_REPORTED;
+			s->phase = SMTP_PH_CMD;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The server line in head is complete. */
+static void
+server_line(struct smtp *s, struct smtp_out *out)
+{
+	struct smtp_scan *sc = &s->dir[SMTP_DIR_SERVER];
+	const char *h = sc->u.head;
+	size_t hl = sc->head_len;
+	int first = !(sc->mode & SMTP_SCAN_CONT), last, code;
+
+	if (hl < 3 || h[0] < '1' || h[0] > '5' || h[1] < '0' || h[1] > '9' ||
+	    h[2] < '0' || h[2] > '9' || (hl > 3 && h[3] != '-' && h[3] != ' ')) {
+		if (s->phase == SMTP_PH_GREETING) {
+			raise_quoted(s, out, SIG_INSPECTION_LIMIT,
+			    "server does not speak SMTP: ", h, hl, "");
+			decide(s, out, SMTP_PH_LOST);
+		}
+		return; /* garbage inside a session: ignore the line */
+	}
+	code = (h[0] - '0') * 100 + (h[1] - '0') * 10 + (h[2] - '0');
+	last = hl <= 3 || h[3] != '-';
+	if (last)
+		sc->mode &= (uint8_t)~SMTP_SCAN_CONT;
+	else
+		sc->mode |= SMTP_SCAN_CONT;
+
+	if (s->phase == SMTP_PH_GREETING) {
+		if (first) {
+			s->flags |= SMTP_F_GOT_BANNER;
+			if (code == 220 && banner_masked(s)) {
+				raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "greeting ", s->banner,
+				    s->banner_len, " is masked (Cisco PIX/ASA style)");
+				s->flags |= SMTP_F_REPORTED;
+			}
+		}
+		if (last)
+			s->phase = SMTP_PH_CMD;
+		return;
+	}
+	if (!first && code / 100 == 2 && pend_peek(s) == SMTP_CMD_EHLO && hl > 4)
+		ehlo_capability(s, out, h + 4, hl - 4, line_content(sc) - 4);
+	if (last)
+		reply_done(s, out, code, h, hl);
+}
+
+/* Copy bytes of the current line into banner/helo as they stream by. */
+static void
+capture(struct smtp *s, int dir, const uint8_t *p, size_t n, size_t pos)
+{
+	if (dir == SMTP_DIR_SERVER) {
+		if (s->phase != SMTP_PH_GREETING || (s->flags & SMTP_F_GOT_BANNER))
+			return;
+		for (size_t i = 0; i < n && s->banner_len < SMTP_BANNER_MAX; i++, pos++)
+			if (pos >= 4 && p[i] != '\r')
+				s->banner[s->banner_len++] = (char)p[i];
+	} else if (s->flags & SMTP_F_HELO_ARG) {
+		for (size_t i = 0; i < n && s->helo_len < SMTP_HELO_MAX; i++, pos++)
+			if (pos >= 5 && p[i] != '\r')
+				s->helo[s->helo_len++] = (char)p[i];
+	}
+}
+
+/* Feed a direction's line bytes; returns bytes consumed (all, unless decided
+ * or the direction switched to TLS part-way). */
+static size_t
+push_lines(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out)
+{
+	struct smtp_scan *sc = &s->dir[dir];
+	size_t i = 0;
+
+	while (i < n && !smtp_decided(s) && !(sc->mode & SMTP_SCAN_TLS)) {
+		const uint8_t *lf = memchr(p + i, '\n', n - i);
+		size_t seg = lf ? (size_t)(lf - (p + i)) : n - i;
+		size_t pos = sc->line_len;
+
+		/* Bytes after STARTTLS (client) or after the 220 to it (server)
+		 * are injected commands or replies. */
+		if ((dir == SMTP_DIR_CLIENT && s->phase == SMTP_PH_STARTTLS) ||
+		    (dir == SMTP_DIR_SERVER && s->phase == SMTP_PH_TLS_CH))
+			smtp_raise(s, out, SIG_STARTTLS_INJECTION, dir == SMTP_DIR_CLIENT ?
+			    "client sent cleartext after STARTTLS, before the server's reply" :
+			    "server sent cleartext after its 220 to STARTTLS, before the ClientHello");
+
+		for (size_t j = 0; j < seg && sc->head_len < SMTP_HEAD_MAX; j++)
+			if (p[i + j] != '\r')
+				sc->u.head[sc->head_len++] = (char)p[i + j];
+		if (dir == SMTP_DIR_CLIENT && pos < 5 && pos + seg >= 5 && sc->head_len >= 5 &&
+		    (word_is(sc->u.head, 5, "ehlo ") || word_is(sc->u.head, 5, "helo ")) &&
+		    !(s->flags & SMTP_F_GOT_HELO))
+			s->flags |= SMTP_F_HELO_ARG;
+		capture(s, dir, p + i, seg, pos);
+		sc->line_len = (uint16_t)(pos + seg > SMTP_LINE_MAX + 1 ? SMTP_LINE_MAX + 1 : pos + seg);
+		if (seg > 0) {
+			if (p[i + seg - 1] == '\r')
+				sc->mode |= SMTP_SCAN_CR;
+			else
+				sc->mode &= (uint8_t)~SMTP_SCAN_CR;
+		}
+		if (sc->line_len > SMTP_LINE_MAX) {
+			smtp_raise(s, out, SIG_INSPECTION_LIMIT, dir == SMTP_DIR_CLIENT ?
+			    "client line longer than 4096 bytes" :
+			    "server line longer than 4096 bytes");
+			decide(s, out, SMTP_PH_LOST);
+			return n;
+		}
+		if (dir == SMTP_DIR_CLIENT && !lf && !(sc->mode & SMTP_SCAN_EARLY) &&
+		    sc->head_len >= 5) {
+			sc->mode |= SMTP_SCAN_EARLY;
+			client_line(s, out, 1);
+			if (smtp_decided(s))
+				return n;
+		}
+		if (!lf)
+			return n;
+		i += seg + 1;
+		if (dir == SMTP_DIR_CLIENT) {
+			client_line(s, out, 0);
+			s->flags &= (uint16_t)~SMTP_F_HELO_ARG;
+		} else {
+			server_line(s, out);
+		}
+		sc->line_len = 0;
+		sc->head_len = 0;
+		sc->mode &= (uint8_t)~(SMTP_SCAN_EARLY | SMTP_SCAN_CR);
+	}
+	return i;
+}
+
+/* Feed a direction's TLS bytes after STARTTLS. */
+static void
+push_tls(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out)
+{
+	struct tls_scan *ts = &s->dir[dir].u.tls_scan;
+	int ev = tls_scan_push(ts, p, n, NULL);
+
+	if (ev & TLS_EV_NOT_TLS) {
+		smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS, dir == SMTP_DIR_CLIENT ?
+		    "client sent cleartext instead of a TLS ClientHello after 220 to STARTTLS" :
+		    "server answered the ClientHello with cleartext instead of TLS");
+		decide(s, out, SMTP_PH_LOST);
+		return;
+	}
+	if (dir == SMTP_DIR_CLIENT) {
+		if (!(ev & TLS_EV_HANDSHAKE) && ts->records == 0)
+			return;
+		if (ts->first_type != TLS_CT_HANDSHAKE ||
+		    ((ev & TLS_EV_HANDSHAKE) && ts->hs_type != TLS_HS_CLIENT_HELLO)) {
+			smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS,
+			    "client's first TLS record after STARTTLS is not a ClientHello");
+			decide(s, out, SMTP_PH_LOST);
+			return;
+		}
+		if ((ev & TLS_EV_HANDSHAKE) && s->phase == SMTP_PH_TLS_CH) {
+			s->phase = SMTP_PH_TLS_SH;
+			s->dir[SMTP_DIR_SERVER].line_len = 0;
+			s->dir[SMTP_DIR_SERVER].head_len = 0;
+			start_tls(s, SMTP_DIR_SERVER);
+		}
+		return;
+	}
+	if (ts->first_type == TLS_CT_ALERT) {
+		if (ev & TLS_EV_ALERT) {
+			char r[FINDING_REASON_MAX];
+			snprintf(r, sizeof(r), "server sent TLS alert %s (%u, level %u) instead of a ServerHello",
+			    tls_alert_name(ts->alert[1]), ts->alert[1], ts->alert[0]);
+			smtp_raise(s, out, SIG_TLS_HANDSHAKE_FAILED, r);
+			decide(s, out, SMTP_PH_LOST);
+		}
+		return;
+	}
+	if (ts->first_type != 0 && ts->first_type != TLS_CT_HANDSHAKE) {
+		smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS,
+		    "server's first TLS record is neither a handshake nor an alert");
+		decide(s, out, SMTP_PH_LOST);
+		return;
+	}
+	if (ev & TLS_EV_HANDSHAKE) {
+		if (ts->hs_type == TLS_HS_SERVER_HELLO) {
+			decide(s, out, SMTP_PH_TLS);
+		} else {
+			smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS,
+			    "server's first TLS handshake message is not a ServerHello");
+			decide(s, out, SMTP_PH_LOST);
+		}
+	}
+}
+
+void
+smtp_init(struct smtp *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->phase = SMTP_PH_GREETING;
+}
+
+int
+smtp_push(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out)
+{
+	if (dir != SMTP_DIR_CLIENT && dir != SMTP_DIR_SERVER)
+		return smtp_decided(s);
+	while (n > 0 && !smtp_decided(s)) {
+		if (s->dir[dir].mode & SMTP_SCAN_TLS) {
+			push_tls(s, dir, p, n, out);
+			break;
+		}
+		size_t used = push_lines(s, dir, p, n, out);
+		p += used;
+		n -= used;
+	}
+	return smtp_decided(s);
+}
+
+void
+smtp_end(struct smtp *s, int by_rst, struct smtp_out *out)
+{
+	if (s->phase == SMTP_PH_TLS_CH || s->phase == SMTP_PH_TLS_SH) {
+		smtp_raise(s, out, SIG_TLS_HANDSHAKE_FAILED, by_rst ?
+		    "connection reset during the TLS handshake" :
+		    "connection closed during the TLS handshake");
+		decide(s, out, SMTP_PH_LOST);
+	}
+}
+
+const char *
+smtp_phase_name(int phase)
+{
+	static const char *const names[] = {
+		"greeting", "command", "starttls", "tls_client_hello",
+		"tls_server_hello", "tls", "plaintext", "lost"
+	};
+
+	if (phase < 0 || phase > SMTP_PH_LOST)
+		return "?";
+	return names[phase];
+}
