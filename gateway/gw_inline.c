@@ -1,15 +1,524 @@
 /*
- * gw_inline.c - the inline daemon (placeholder until nfq/ lands).
+ * gw_inline.c - the inline daemon: NFQUEUE threads, signals, reload, privileges.
+ *
+ * One engine per queue thread; the engines never meet. Everything shared
+ * (current policy, reload and stats requests) goes through struct daemon
+ * under one mutex and two generation counters that the threads poll in
+ * their idle() callback, so the packet path takes no lock. Signals are
+ * blocked everywhere and taken by one thread with sigtimedwait(), which
+ * may then block on file I/O (config reload) without stalling verdicts.
+ * A reloaded policy replaces the old one only when every queue thread has
+ * switched to it; only then is the old one freed.
  */
-#include <stdio.h>
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+
+#include "../nfq/nfq.h"
 #include "gw_inline.h"
+#include "gw_log.h"
+
+/* Bytes of each packet copied to us: everything, GSO packets included;
+ * a cut segment would leave holes in the reassembled stream. */
+#define GWI_COPY_RANGE      65535
+/* How often each queue thread expires idle flows. */
+#define GWI_EXPIRE_US       1000000u
+/* How long a stats request waits for every thread's snapshot. */
+#define GWI_STATS_WAIT_MS   2000
+/* Step of the waits above and of the signal thread's wakeups. */
+#define GWI_STEP_MS         10
+#define GWI_SIGWAIT_MS      250
+
+struct daemon;
+
+/* One queue thread's state; touched by that thread, snap under d->mu. */
+struct gw_thread {
+	struct daemon     *d;            /* back pointer */
+	unsigned           queue;        /* queue number */
+	struct gw_engine  *e;            /* this thread's engine */
+	unsigned           pol_gen;      /* policy generation the engine runs */
+	unsigned           stats_gen;    /* last stats request answered */
+	struct gw_stats    snap;         /* engine counters at that request */
+	uint64_t           last_expire;  /* when flows were last expired, us */
+	int                alive;        /* between thread_init and thread_fini */
+};
+
+struct daemon {
+	const char        *config_path;  /* NULL: SIGHUP only reopens the EVE file */
+	struct gw_config  *c;            /* owned: c->pol is the current policy */
+	struct eve        *eve;          /* shared EVE writer (thread-safe) */
+	unsigned           qfirst, n;    /* queues qfirst .. qfirst+n-1 */
+	struct gw_thread  *th;           /* n slots, by queue - qfirst */
+	struct nfq        *nfq;          /* transport, for its counters */
+	pthread_mutex_t    mu;           /* guards pol, generations, snapshots */
+	unsigned           pol_gen;      /* bumped on each policy swap */
+	unsigned           stats_gen;    /* bumped on each stats request */
+	struct pol        *retired;      /* old policy some thread may still use */
+	volatile int       stop;         /* set by SIGTERM/SIGINT: queue threads end */
+	volatile int       sig_done;     /* set when the queue threads have ended */
+};
+
+/* Microseconds of wall clock (EVE timestamps). */
+static uint64_t
+gwi_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+gwi_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* nfq thread_init: build this queue's engine on its own thread. */
+static void *
+gwi_thread_init(void *arg, unsigned queue)
+{
+	struct daemon *d = arg;
+	struct gw_thread *t;
+	uint64_t seed;
+
+	if (queue < d->qfirst || queue - d->qfirst >= d->n)
+		return NULL;
+	t = &d->th[queue - d->qfirst];
+	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		seed = gwi_now() ^ ((uint64_t)getpid() << 32) ^ queue;
+	t->d = d;
+	t->queue = queue;
+	pthread_mutex_lock(&d->mu);
+	t->e = gw_engine_new(&d->c->engine, d->c->pol, d->eve, seed);
+	t->pol_gen = d->pol_gen;
+	t->stats_gen = d->stats_gen;
+	t->alive = t->e != NULL;
+	pthread_mutex_unlock(&d->mu);
+	if (t->e == NULL) {
+		log_warnx("queue %u: cannot create the inspection engine", queue);
+		return NULL;
+	}
+	t->last_expire = gwi_now();
+	return t;
+}
+
+/* nfq thread_fini: finish the flows (flow events), keep the last counters. */
+static void
+gwi_thread_fini(void *tctx)
+{
+	struct gw_thread *t = tctx;
+	struct daemon *d = t->d;
+
+	gw_engine_flush(t->e, gwi_now());
+	pthread_mutex_lock(&d->mu);
+	gw_engine_get_stats(t->e, &t->snap);
+	t->alive = 0;
+	pthread_mutex_unlock(&d->mu);
+	gw_engine_free(t->e);
+	t->e = NULL;
+}
+
+/* nfq packet: the engine decides, we translate. */
+static enum nfq_verdict
+gwi_packet(void *tctx, const uint8_t *ip, size_t len, uint64_t ts_us,
+    struct pkt *p)
+{
+	struct gw_thread *t = tctx;
+
+	switch (gw_engine_packet(t->e, PKT_LINK_RAW, ip, len, ts_us, p)) {
+	case GW_V_BYPASS:
+		return NFQ_BYPASS;
+	case GW_V_DROP:
+		return NFQ_DROP;
+	case GW_V_BLOCK:
+		return NFQ_BLOCK;
+	case GW_V_ACCEPT:
+	default:
+		return NFQ_ACCEPT;
+	}
+}
+
+/* nfq idle: pick up a new policy, answer a stats request, expire flows. */
+static void
+gwi_idle(void *tctx, uint64_t now_us)
+{
+	struct gw_thread *t = tctx;
+	struct daemon *d = t->d;
+
+	if (__atomic_load_n(&d->pol_gen, __ATOMIC_ACQUIRE) != t->pol_gen) {
+		pthread_mutex_lock(&d->mu);
+		gw_engine_set_policy(t->e, d->c->pol);
+		t->pol_gen = d->pol_gen;
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (__atomic_load_n(&d->stats_gen, __ATOMIC_ACQUIRE) != t->stats_gen) {
+		pthread_mutex_lock(&d->mu);
+		gw_engine_get_stats(t->e, &t->snap);
+		t->stats_gen = d->stats_gen;
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (now_us - t->last_expire >= GWI_EXPIRE_US) {
+		gw_engine_expire(t->e, now_us);
+		t->last_expire = now_us;
+	}
+}
+
+/* Add b's counters to a (gauges such as capacities add up too). */
+static void
+stats_add(struct gw_stats *a, const struct gw_stats *b)
+{
+	size_t i;
+
+	a->packets += b->packets;
+	a->bytes += b->bytes;
+	for (i = 0; i < sizeof a->decode / sizeof a->decode[0]; i++)
+		a->decode[i] += b->decode[i];
+	a->not_monitored += b->not_monitored;
+	a->midstream += b->midstream;
+	for (i = 0; i < GW_V_COUNT; i++)
+		a->verdicts[i] += b->verdicts[i];
+	for (i = 0; i < SIG_COUNT; i++)
+		a->findings[i] += b->findings[i];
+	a->suppressed += b->suppressed;
+	a->flows_tls += b->flows_tls;
+	a->flows_plain += b->flows_plain;
+	a->flows_lost += b->flows_lost;
+	a->frag_reassembled += b->frag_reassembled;
+	a->frag_refused += b->frag_refused;
+	a->flow.capacity += b->flow.capacity;
+	a->flow.active += b->flow.active;
+	a->flow.created += b->flow.created;
+	a->flow.evicted += b->flow.evicted;
+	a->flow.expired += b->flow.expired;
+	a->flow.removed += b->flow.removed;
+	a->pool.chunks += b->pool.chunks;
+	a->pool.in_use += b->pool.in_use;
+	a->pool.exhausted += b->pool.exhausted;
+}
+
+/* Write one stats event: summed engine counters, and the transport's in
+ * the log. Running threads snapshot at their next idle(). */
+static void
+write_stats(struct daemon *d, int final)
+{
+	struct gw_stats sum;
+	struct nfq_stats ns;
+	unsigned i, g, waited, pending;
+
+	if (!final) {
+		pthread_mutex_lock(&d->mu);
+		g = ++d->stats_gen;
+		pthread_mutex_unlock(&d->mu);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		for (waited = 0; waited < GWI_STATS_WAIT_MS; waited += GWI_STEP_MS) {
+			pthread_mutex_lock(&d->mu);
+			for (pending = 0, i = 0; i < d->n; i++)
+				if (d->th[i].alive && d->th[i].stats_gen != g)
+					pending++;
+			pthread_mutex_unlock(&d->mu);
+			if (pending == 0)
+				break;
+			gwi_sleep_ms(GWI_STEP_MS);
+		}
+	}
+	memset(&sum, 0, sizeof sum);
+	pthread_mutex_lock(&d->mu);
+	for (i = 0; i < d->n; i++)
+		stats_add(&sum, &d->th[i].snap);
+	pthread_mutex_unlock(&d->mu);
+	eve_stats(d->eve, gwi_now(), &sum);
+	nfq_get_stats(d->nfq, &ns);
+	log_info("%sstats: nfq received=%llu verdicts=%llu batches=%llu "
+	    "enobufs=%llu send_errors=%llu rst_sent=%llu; engine packets=%llu "
+	    "bypass=%llu block=%llu tls=%llu plaintext=%llu midstream=%llu",
+	    final ? "final " : "",
+	    (unsigned long long)ns.received, (unsigned long long)ns.verdicts,
+	    (unsigned long long)ns.batches, (unsigned long long)ns.enobufs,
+	    (unsigned long long)ns.send_errors, (unsigned long long)ns.rst_sent,
+	    (unsigned long long)sum.packets,
+	    (unsigned long long)sum.verdicts[GW_V_BYPASS],
+	    (unsigned long long)sum.verdicts[GW_V_BLOCK],
+	    (unsigned long long)sum.flows_tls, (unsigned long long)sum.flows_plain,
+	    (unsigned long long)sum.midstream);
+}
+
+/* Settings a reload cannot apply to running threads and queues. */
+static int
+needs_restart(const struct gw_config *a, const struct gw_config *b)
+{
+	return memcmp(&a->engine, &b->engine, sizeof a->engine) != 0 ||
+	    a->fail_open != b->fail_open || a->queue_maxlen != b->queue_maxlen ||
+	    a->rcvbuf != b->rcvbuf || a->bypass_mark != b->bypass_mark ||
+	    strcmp(a->user, b->user) != 0 || strcmp(a->eve_path, b->eve_path) != 0;
+}
+
+/* SIGHUP: load the file anew; swap the policy only if it loaded. */
+static void
+reload(struct daemon *d)
+{
+	struct gw_config *nc;
+	struct pol *old;
+	char err[512];
+	unsigned i, g, pending;
+
+	if (eve_reopen(d->eve) < 0)
+		log_warn("reload: cannot reopen the EVE output");
+	if (d->config_path == NULL) {
+		log_info("reload: no configuration file; EVE output reopened");
+		return;
+	}
+	nc = calloc(1, sizeof *nc);
+	if (nc == NULL) {
+		log_warnx("reload: out of memory; keeping the old configuration");
+		return;
+	}
+	err[0] = '\0';
+	if (gw_config_load(d->config_path, nc, err, sizeof err) < 0) {
+		log_warnx("reload: %s; keeping the old configuration",
+		    err[0] ? err : d->config_path);
+		free(nc);
+		return;
+	}
+	for (i = 0; i < nc->nwarn && i < GW_CONFIG_WARN_MAX; i++)
+		log_warnx("reload: %s", nc->warn[i]);
+	if (needs_restart(d->c, nc))
+		log_warnx("reload: engine, nfqueue or eve settings changed; "
+		    "only the policy is reloaded, restart for the rest");
+
+	pthread_mutex_lock(&d->mu);
+	old = d->c->pol;
+	d->c->pol = nc->pol;
+	g = ++d->pol_gen;
+	pthread_mutex_unlock(&d->mu);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	nc->pol = NULL;
+	gw_config_free(nc);
+	free(nc);
+
+	/* Free the old policy once no engine can hold it any more. */
+	for (;;) {
+		pthread_mutex_lock(&d->mu);
+		for (pending = 0, i = 0; i < d->n; i++)
+			if (d->th[i].alive && d->th[i].pol_gen != g)
+				pending++;
+		pthread_mutex_unlock(&d->mu);
+		if (pending == 0) {
+			pol_free(old);
+			break;
+		}
+		if (__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+			d->retired = old;   /* freed after the threads are joined */
+			break;
+		}
+		gwi_sleep_ms(GWI_STEP_MS);
+	}
+	log_info("reload: %s loaded, policy generation %u (%zu address rules)",
+	    d->config_path, g, pol_rule_count(d->c->pol));
+}
+
+/* The signal thread: the only one that takes SIGTERM/INT/HUP/USR1. */
+static void *
+signal_thread(void *arg)
+{
+	struct daemon *d = arg;
+	struct timespec ts = { 0, GWI_SIGWAIT_MS * 1000000L };
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	while (!__atomic_load_n(&d->sig_done, __ATOMIC_ACQUIRE)) {
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig < 0)
+			continue;
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %d: stopping", sig);
+			__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+			break;
+		case SIGHUP:
+			if (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE))
+				reload(d);
+			break;
+		case SIGUSR1:
+			if (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE))
+				write_stats(d, 0);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* capset(2) without libcap: keep exactly caps in permitted and effective. */
+static int
+caps_keep(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+
+	memset(&hdr, 0, sizeof hdr);
+	memset(data, 0, sizeof data);
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	hdr.pid = 0;
+	data[0].permitted = data[0].effective = (uint32_t)caps;
+	data[1].permitted = data[1].effective = (uint32_t)(caps >> 32);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * Become user, keeping CAP_NET_ADMIN (nfnetlink checks it on every verdict)
+ * and CAP_NET_RAW (resets). Must run while the process has one thread:
+ * capabilities are per thread and threads created later inherit them.
+ */
+static int
+drop_privileges(const char *user)
+{
+	const uint64_t keep = (1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW);
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_warnx("user '%s' not found%s%s", user, errno ? ": " : "",
+		    errno ? strerror(errno) : "");
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		log_warn("prctl(PR_SET_KEEPCAPS)");
+		return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		log_warn("cannot become user '%s'", user);
+		return -1;
+	}
+	if (caps_keep(keep) < 0) {
+		log_warn("capset");
+		return -1;
+	}
+	(void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (uid != 0 && setuid(0) == 0) {
+		log_warnx("privilege drop to '%s' did not stick", user);
+		return -1;
+	}
+	log_info("running as %s (uid %u), keeping CAP_NET_ADMIN and CAP_NET_RAW",
+	    user, (unsigned)uid);
+	return 0;
+}
 
 int
 gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
     unsigned qlast, struct eve *eve)
 {
-	(void)config_path; (void)c; (void)qfirst; (void)qlast; (void)eve;
-	fprintf(stderr, "starttls-guard: inline mode is not built yet\n");
-	return 1;
+	struct daemon d;
+	struct nfq_conf nc;
+	pthread_t sigtid;
+	sigset_t set, oset;
+	char err[256];
+	int rc = 0, loop_rc, e;
+
+	if (qlast < qfirst) {
+		log_warnx("bad queue range %u-%u", qfirst, qlast);
+		gw_config_free(c);
+		return 1;
+	}
+	memset(&d, 0, sizeof d);
+	d.config_path = config_path;
+	d.c = c;
+	d.eve = eve;
+	d.qfirst = qfirst;
+	d.n = qlast - qfirst + 1;
+	pthread_mutex_init(&d.mu, NULL);
+	d.th = calloc(d.n, sizeof *d.th);
+	if (d.th == NULL) {
+		log_warnx("out of memory");
+		gw_config_free(c);
+		return 1;
+	}
+
+	/* Every thread created from here on inherits the blocked set. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, &oset);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&nc, 0, sizeof nc);
+	nc.qfirst = qfirst;
+	nc.qlast = qlast;
+	nc.queue_maxlen = c->queue_maxlen;
+	nc.rcvbuf = c->rcvbuf;
+	nc.copy_range = GWI_COPY_RANGE;
+	nc.bypass_mark = c->bypass_mark;
+	nc.fail_open = c->fail_open;
+	nc.thread_init = gwi_thread_init;
+	nc.thread_fini = gwi_thread_fini;
+	nc.packet = gwi_packet;
+	nc.idle = gwi_idle;
+	nc.arg = &d;
+	err[0] = '\0';
+	d.nfq = nfq_open(&nc, err, sizeof err);
+	if (d.nfq == NULL) {
+		log_warnx("nfqueue: %s", err);
+		rc = 1;
+		goto out;
+	}
+	if (c->user[0] != '\0' && drop_privileges(c->user) < 0) {
+		rc = 1;
+		goto out;
+	}
+	log_info("inline: queues %u-%u, fail-open %s, bypass mark 0x%x, "
+	    "queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
+	    c->bypass_mark, c->queue_maxlen);
+
+	e = pthread_create(&sigtid, NULL, signal_thread, &d);
+	if (e != 0) {
+		errno = e;
+		log_warn("signal thread");
+		rc = 1;
+		goto out;
+	}
+	loop_rc = nfq_loop(d.nfq, &d.stop);
+	if (loop_rc < 0 && !__atomic_load_n(&d.stop, __ATOMIC_ACQUIRE)) {
+		log_warn("nfqueue threads stopped");
+		rc = 1;
+	}
+	__atomic_store_n(&d.sig_done, 1, __ATOMIC_RELEASE);
+	pthread_join(sigtid, NULL);
+	write_stats(&d, 1);
+out:
+	if (d.nfq != NULL)
+		nfq_close(d.nfq);
+	pol_free(d.retired);
+	gw_config_free(c);
+	free(d.th);
+	pthread_mutex_destroy(&d.mu);
+	pthread_sigmask(SIG_SETMASK, &oset, NULL);
+	return rc;
 }
