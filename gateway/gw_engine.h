@@ -65,6 +65,12 @@ struct gw_engine *gw_engine_new(const struct gw_engine_conf *c,
 void gw_engine_free(struct gw_engine *e);
 void gw_engine_set_policy(struct gw_engine *e, const struct pol *pol);
 
+/* Share one memory of recent TLS failures between engines (inline threads:
+ * NFQUEUE balances connections, not address pairs). The engine drops its
+ * own table; fb must outlive it. */
+struct gw_fallback;
+void gw_engine_set_fallback(struct gw_engine *e, struct gw_fallback *fb);
+
 /*
  * Inspect one frame (linktype: PKT_LINK_*; inline it is PKT_LINK_RAW).
  * ts_us: capture or arrival time. When the verdict is GW_V_BLOCK, *p holds

@@ -39,7 +39,7 @@ void ipfrag_free(struct ipfrag *t);
 
 /*
  * Push one fragment as described by pkt_decode() (status PKT_FRAGMENT).
- * Returns 1 when the datagram is complete: *out/*outlen then hold a whole IP
+ * Returns 1 when the datagram is complete: *out and *outlen then hold a whole IP
  * datagram (header rewritten as unfragmented) valid until the next call;
  * 0 when more fragments are needed; -1 when the fragment was refused.
  * *conflict is set to 1 when this fragment overlapped earlier bytes with

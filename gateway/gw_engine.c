@@ -1,0 +1,459 @@
+/*
+ * gw_engine.c - packet bytes -> decode -> flow -> stream -> SMTP/TLS ->
+ * policy -> verdict + EVE lines (see gw_engine.h and doc/detection.md).
+ *
+ * Everything per packet works in memory fixed at gw_engine_new(): the flow
+ * table, the reassembly pool, the fragment table. A flow is inspected from
+ * its SYN until the SMTP machine decides it (TLS confirmed, plaintext mail
+ * transaction, or not followable) or it is blocked; then its reassembly
+ * memory is returned and every later packet costs one lookup.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../inspect/ipfrag.h"
+#include "gw_engine.h"
+#include "gw_eve.h"
+#include "gw_fallback.h"
+
+/* Flows expired per packet at most, so one packet never pays for many. */
+#define GW_EXPIRE_PER_PACKET 8
+/* Offline fragment reassembly budget. */
+#define GW_FRAG_DATAGRAMS 256
+#define GW_FRAG_BYTES     (4u << 20)
+
+struct gw_engine {
+	struct gw_engine_conf conf;   /* copy of the settings */
+	const struct pol     *pol;    /* current policy (not owned) */
+	struct eve           *eve;    /* where events go (not owned), may be NULL */
+	struct flow_table    *ft;     /* tracked connections */
+	struct tcp_pool      *pool;   /* reassembly chunks */
+	struct ipfrag        *frag;   /* offline fragment reassembly */
+	struct gw_fallback   *fb;     /* recent TLS failures */
+	int                   own_fb; /* fb is ours to free */
+	struct gw_stats       st;     /* counters */
+};
+
+/* What the deliver callback needs to reach the SMTP machine. */
+struct gw_deliver {
+	struct flow     *f;
+	int              dir;
+	struct smtp_out *out;
+};
+
+void
+gw_engine_conf_default(struct gw_engine_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ports[0] = 25;
+	c->nports = 1;
+	c->max_flows = 65536;
+	c->pool_chunks = 4096;
+	c->idle_timeout_s = 600;
+	c->fallback_window_s = 300;
+	c->fallback_entries = 4096;
+}
+
+struct gw_engine *
+gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve *eve,
+    uint64_t seed)
+{
+	struct gw_engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->conf = *c;
+	e->pol = pol;
+	e->eve = eve;
+	e->ft = flow_table_new(c->max_flows, seed);
+	e->pool = tcp_pool_new(c->pool_chunks);
+	e->frag = ipfrag_new(GW_FRAG_DATAGRAMS, GW_FRAG_BYTES);
+	e->fb = gw_fallback_new(c->fallback_entries, seed ^ 0xfb);
+	e->own_fb = 1;
+	if (e->ft == NULL || e->pool == NULL || e->frag == NULL || e->fb == NULL) {
+		gw_engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+gw_engine_free(struct gw_engine *e)
+{
+	if (e == NULL)
+		return;
+	flow_table_free(e->ft);
+	tcp_pool_free(e->pool);
+	ipfrag_free(e->frag);
+	if (e->own_fb)
+		gw_fallback_free(e->fb);
+	free(e);
+}
+
+void
+gw_engine_set_policy(struct gw_engine *e, const struct pol *pol)
+{
+	e->pol = pol;
+}
+
+void
+gw_engine_set_fallback(struct gw_engine *e, struct gw_fallback *fb)
+{
+	if (e->own_fb)
+		gw_fallback_free(e->fb);
+	e->fb = fb;
+	e->own_fb = 0;
+}
+
+/* Is port one of the inspected server ports? */
+static int
+port_inspected(const struct gw_engine *e, uint16_t port)
+{
+	for (unsigned i = 0; i < e->conf.nports; i++)
+		if (e->conf.ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* Resolve the policy of a flow's server. */
+static void
+flow_policy(const struct gw_engine *e, const struct flow *f, struct pol_match *pm)
+{
+	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, pm);
+}
+
+/* Write the flow summary once, with the verdict it ended in. */
+static void
+flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t ts_us)
+{
+	struct pol_match pm;
+
+	if (f->reported || f->state == FLOW_ST_MIDSTREAM ||
+	    (f->bytes[0] == 0 && f->bytes[1] == 0))
+		return;
+	f->reported = 1;
+	if (e->eve) {
+		flow_policy(e, f, &pm);
+		eve_flow(e->eve, ts_us, f, verdict, &pm);
+	}
+}
+
+/* The verdict name of a decided flow for its summary. */
+static const char *
+decided_verdict(const struct flow *f)
+{
+	switch (f->smtp.phase) {
+	case SMTP_PH_TLS:
+		return "tls";
+	case SMTP_PH_PLAIN:
+		return "plaintext";
+	case SMTP_PH_LOST:
+		return "not_inspected";
+	default:
+		return "incomplete";
+	}
+}
+
+/* Inspection of a flow is over: give its reassembly memory back. */
+static void
+flow_settle(struct gw_engine *e, struct flow *f, uint8_t state)
+{
+	f->state = state;
+	tcp_half_release(e->pool, &f->half[0]);
+	tcp_half_release(e->pool, &f->half[1]);
+}
+
+/* Forget a flow, writing its summary if it never got one. */
+static void
+flow_finish(struct gw_engine *e, struct flow *f, int why, uint64_t ts_us)
+{
+	if (f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT)
+		flow_report(e, f, "incomplete", ts_us);
+	flow_settle(e, f, f->state);
+	flow_remove(e->ft, f, why);
+}
+
+/* Make room for one more flow. */
+static void
+evict_oldest(struct gw_engine *e, uint64_t ts_us)
+{
+	struct flow *old = flow_oldest(e->ft);
+
+	if (old)
+		flow_finish(e, old, FLOW_REMOVE_EVICTED, ts_us);
+}
+
+/* Expire at most max idle flows, oldest first. */
+static void
+expire_some(struct gw_engine *e, uint64_t now_us, unsigned max)
+{
+	uint32_t now_s = (uint32_t)(now_us / 1000000);
+	struct flow *f;
+
+	while (max-- > 0 && (f = flow_oldest(e->ft)) != NULL &&
+	    now_s > f->last_sec && now_s - f->last_sec > e->conf.idle_timeout_s)
+		flow_finish(e, f, FLOW_REMOVE_EXPIRED, now_us);
+}
+
+void
+gw_engine_expire(struct gw_engine *e, uint64_t now_us)
+{
+	expire_some(e, now_us, UINT32_MAX);
+}
+
+/* Reassembled bytes of one direction go to the SMTP machine. */
+static int
+deliver(void *ctx, const uint8_t *data, size_t len)
+{
+	struct gw_deliver *d = ctx;
+
+	return smtp_push(&d->f->smtp, d->dir, data, len, d->out);
+}
+
+/* New flow from a SYN: orient it and note what policy and history expect. */
+static struct flow *
+flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
+{
+	struct pol_match pm;
+	struct flow *f;
+
+	if (flow_table_full(e->ft))
+		evict_oldest(e, ts_us);
+	if ((f = flow_create(e->ft, p, ts_us)) == NULL)
+		return NULL;
+	f->state = FLOW_ST_SYN;
+	tcp_half_init(&f->half[FLOW_TO_SERVER], p->seq + 1);
+	f->half[FLOW_TO_CLIENT].flags = 0; /* ISN unknown until the SYN-ACK */
+	flow_policy(e, f, &pm);
+	f->mode = (uint8_t)pm.mode;
+	if (pol_expects_tls(&pm))
+		f->smtp.flags |= SMTP_F_EXPECT;
+	if (gw_fallback_recent(e->fb, p->af, &p->src, &p->dst, ts_us, e->conf.fallback_window_s))
+		f->smtp.flags |= SMTP_F_RECENT_FAIL;
+	return f;
+}
+
+/* Midstream pickup: remember the connection only to pass it cheaply. */
+static void
+flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
+{
+	struct pkt rev;
+	struct flow *f;
+
+	if (flow_table_full(e->ft))
+		evict_oldest(e, ts_us);
+	if (port_inspected(e, p->dport)) {
+		f = flow_create(e->ft, p, ts_us);
+	} else {
+		/* A server-to-client packet: orient with the server as server. */
+		rev = *p;
+		rev.src = p->dst;
+		rev.dst = p->src;
+		rev.sport = p->dport;
+		rev.dport = p->sport;
+		f = flow_create(e->ft, &rev, ts_us);
+	}
+	if (f) {
+		f->state = FLOW_ST_MIDSTREAM;
+		e->st.midstream++;
+	}
+}
+
+/* Turn the findings of this packet into alerts; returns 1 to block. */
+static int
+handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
+    uint64_t ts_us)
+{
+	struct pol_match pm;
+	int block = 0;
+
+	if (out->n == 0)
+		return 0;
+	flow_policy(e, f, &pm);
+	for (unsigned i = 0; i < out->n; i++) {
+		enum sig s = out->f[i].sig;
+		int sev = sig_severity(s), blocked;
+
+		if (s == SIG_TLS_HANDSHAKE_FAILED)
+			gw_fallback_note(e->fb, f->key.af, &f->key.caddr, &f->key.saddr, ts_us);
+		if (pm.mode == POL_MODE_NONE && sev >= 2) {
+			e->st.suppressed++;
+			continue;
+		}
+		blocked = pm.mode == POL_MODE_ENFORCE && s != SIG_STARTTLS_MISSING &&
+		    s != SIG_TLS_HANDSHAKE_FAILED;
+		block |= blocked;
+		e->st.findings[s]++;
+		if (e->eve)
+			eve_alert(e->eve, ts_us, f, s, out->f[i].reason, blocked, &pm);
+	}
+	return block;
+}
+
+/* Inspect one packet of a flow under inspection. */
+static enum gw_verdict
+inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
+    uint64_t ts_us)
+{
+	struct tcp_half *h = &f->half[dir];
+	struct smtp_out out;
+	struct gw_deliver d = { f, dir, &out };
+
+	out.n = 0;
+	out.decided = 0;
+	if (p->tcp_flags & PKT_TH_SYN) {
+		if (dir == FLOW_TO_CLIENT)
+			tcp_half_init(h, p->seq + 1);
+		return GW_V_ACCEPT;
+	}
+	if (p->payload_len > 0) {
+		if (!(h->flags & TCP_HALF_ISN))
+			tcp_half_init(h, p->seq); /* SYN-ACK not seen: start at the first byte */
+		f->state = FLOW_ST_INSPECT;
+		int r = tcp_reasm_push(e->pool, h, p->seq, p->payload, p->payload_len, deliver, &d);
+		if (r & TCP_R_CONFLICT)
+			smtp_raise(&f->smtp, &out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
+			    "client retransmitted bytes that differ from the first copy" :
+			    "server retransmitted bytes that differ from the first copy");
+		if ((r & TCP_R_LIMIT) && !smtp_decided(&f->smtp)) {
+			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
+			    "out-of-order data beyond the reassembly limit");
+			f->smtp.phase = SMTP_PH_LOST;
+		}
+		if (p->payload_len < p->payload_wire_len && !smtp_decided(&f->smtp)) {
+			/* Snaplen cut the segment: the stream has a hole we cannot fill. */
+			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
+			    "capture cut a segment short (snaplen)");
+			f->smtp.phase = SMTP_PH_LOST;
+		}
+	}
+	if (p->tcp_flags & (PKT_TH_FIN | PKT_TH_RST)) {
+		f->ended |= (uint8_t)(dir == FLOW_TO_SERVER ? 1 : 2);
+		if (!smtp_decided(&f->smtp))
+			smtp_end(&f->smtp, (p->tcp_flags & PKT_TH_RST) != 0, &out);
+	}
+	if (handle_findings(e, f, &out, ts_us)) {
+		flow_settle(e, f, FLOW_ST_BLOCKED);
+		flow_report(e, f, "blocked", ts_us);
+		return GW_V_BLOCK;
+	}
+	if (smtp_decided(&f->smtp)) {
+		uint8_t ph = f->smtp.phase;
+		flow_settle(e, f, FLOW_ST_DECIDED);
+		flow_report(e, f, decided_verdict(f), ts_us);
+		if (ph == SMTP_PH_TLS)
+			e->st.flows_tls++;
+		else if (ph == SMTP_PH_PLAIN)
+			e->st.flows_plain++;
+		else
+			e->st.flows_lost++;
+		return GW_V_BYPASS;
+	}
+	return GW_V_ACCEPT;
+}
+
+enum gw_verdict
+gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t caplen,
+    uint64_t ts_us, struct pkt *pout)
+{
+	struct pkt pk, *p = pout ? pout : &pk;
+	enum gw_verdict v;
+	struct flow *f;
+	int dir, rc;
+
+	e->st.packets++;
+	e->st.bytes += caplen;
+	expire_some(e, ts_us, GW_EXPIRE_PER_PACKET);
+	rc = pkt_decode(p, linktype, frame, caplen);
+	if (rc == PKT_FRAGMENT) {
+		const uint8_t *dg;
+		size_t dglen;
+		int conflict = 0, r = ipfrag_push(e->frag, p, ts_us, &dg, &dglen, &conflict);
+
+		if (r < 0)
+			e->st.frag_refused++;
+		if (r != 1) {
+			e->st.decode[PKT_FRAGMENT]++;
+			e->st.verdicts[GW_V_ACCEPT]++;
+			return GW_V_ACCEPT;
+		}
+		e->st.frag_reassembled++;
+		rc = pkt_decode_ip(p, dg, dglen);
+	}
+	if ((unsigned)rc < sizeof(e->st.decode) / sizeof(e->st.decode[0]))
+		e->st.decode[rc]++;
+	if (rc != PKT_OK) {
+		e->st.verdicts[GW_V_ACCEPT]++;
+		return GW_V_ACCEPT;
+	}
+	f = flow_lookup(e->ft, p, &dir);
+	if (f == NULL) {
+		if (!port_inspected(e, p->dport) && !port_inspected(e, p->sport)) {
+			e->st.not_monitored++;
+			v = GW_V_ACCEPT;
+		} else if ((p->tcp_flags & (PKT_TH_SYN | PKT_TH_ACK | PKT_TH_RST)) == PKT_TH_SYN &&
+		    port_inspected(e, p->dport)) {
+			f = flow_start(e, p, ts_us);
+			if (f) {
+				f->pkts[0]++;
+				v = GW_V_ACCEPT;
+			} else {
+				v = GW_V_BYPASS;
+			}
+		} else if (p->tcp_flags & PKT_TH_RST) {
+			v = GW_V_ACCEPT; /* a stray RST: nothing to follow */
+		} else {
+			flow_midstream(e, p, ts_us);
+			v = GW_V_BYPASS;
+		}
+		e->st.verdicts[v]++;
+		return v;
+	}
+	flow_touch(e->ft, f, ts_us);
+	f->pkts[dir]++;
+	f->bytes[dir] += p->payload_len;
+	switch (f->state) {
+	case FLOW_ST_BLOCKED:
+		v = GW_V_DROP;
+		break;
+	case FLOW_ST_DECIDED:
+	case FLOW_ST_MIDSTREAM:
+		v = GW_V_BYPASS;
+		break;
+	default:
+		v = inspect_packet(e, f, dir, p, ts_us);
+		break;
+	}
+	/* A connection that is over leaves the table (its summary is written). */
+	if ((p->tcp_flags & PKT_TH_RST) || f->ended == 3) {
+		if (v != GW_V_BLOCK)
+			flow_finish(e, f, FLOW_REMOVE_ENDED, ts_us);
+	}
+	e->st.verdicts[v]++;
+	return v;
+}
+
+void
+gw_engine_flush(struct gw_engine *e, uint64_t now_us)
+{
+	struct flow *f;
+
+	while ((f = flow_oldest(e->ft)) != NULL)
+		flow_finish(e, f, FLOW_REMOVE_ENDED, now_us);
+}
+
+void
+gw_engine_get_stats(const struct gw_engine *e, struct gw_stats *st)
+{
+	*st = e->st;
+	flow_table_get_stats(e->ft, &st->flow);
+	tcp_pool_get_stats(e->pool, &st->pool);
+}
+
+const char *
+gw_verdict_name(enum gw_verdict v)
+{
+	static const char *const names[GW_V_COUNT] = { "accept", "bypass", "drop", "block" };
+
+	return (unsigned)v < GW_V_COUNT ? names[v] : "?";
+}
