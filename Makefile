@@ -5,6 +5,13 @@
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+sysconfdir ?= $(SYSCONFDIR)
+DOCDIR     ?= $(PREFIX)/share/doc/starttls-guard
+DESTDIR    ?=
+INSTALL    ?= install
+VERSION    := $(shell cat VERSION 2>/dev/null || echo unknown)
 SANITIZER  ?=
 WERROR     ?=
 
@@ -30,7 +37,7 @@ HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DSTG_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
 ALL_LDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lpthread
 
@@ -55,10 +62,15 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 BIN := $(BUILD)/starttls-guard
 
-.PHONY: all deps check check-unit check-asan check-golden check-badinput \
-	check-integ demo install clean fixtures bench
+.PHONY: all tests deps check check-unit check-asan check-golden check-badinput \
+	check-integ demo install uninstall clean fixtures bench
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
+
+tests: $(UNIT_BIN) $(TOOL_BIN)
+
+# The version is compiled into main only; rebuild it when VERSION changes.
+$(BUILD)/obj/gateway/gw_main.o: VERSION
 
 $(BIN): $(BUILD)/obj/gateway/gw_main.o $(BUILD)/libstg.a
 	@echo "  LD      $@"
@@ -92,8 +104,47 @@ check-unit: $(UNIT_BIN)
 check-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined check-unit
 
+check-golden: all
+	$(Q)sh tests/run-golden.sh $(BUILD)
+
+check-badinput: all
+	$(Q)sh tests/run-badinput.sh $(BUILD)
+
+check-integ: all
+	$(Q)sh tests/integ/run.sh $(BUILD)
+
+# Everything CI runs: unit, sanitizers, golden, bad input, integration (root).
 check: deps all
-	$(Q)sh tests/run-all.sh $(BUILD)
+	$(Q)MAKE="$(MAKE)" WERROR="$(WERROR)" sh tests/run-all.sh $(BUILD)
+
+# Replay every fixture capture and show the findings, one per line.
+DEMO_CONF := $(wildcard tests/fixtures/golden.conf)
+demo: deps all
+	$(Q)set -e; found=0; \
+	for f in tests/fixtures/*.pcap tests/fixtures/*.pcapng; do \
+		[ -f "$$f" ] || continue; found=1; \
+		echo "== $$f"; \
+		$(BIN) $(if $(DEMO_CONF),-c $(DEMO_CONF)) -r "$$f" -l - | \
+		jq -r 'if .event_type == "alert" then \
+			"  \(.alert.signature) [\(.alert.action), sev \(.alert.severity)] \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.alert.reason)" \
+		elif .event_type == "flow" then \
+			"  flow \(.flow_id) \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.flow.verdict)" \
+		else empty end'; \
+	done; \
+	[ $$found = 1 ] || echo "demo: no captures in tests/fixtures/ (make fixtures writes them)"
+
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/starttls-guard
+	$(INSTALL) -m 0644 starttls-guard.conf $(DESTDIR)$(DOCDIR)/starttls-guard.conf.example
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@# Never overwrite an operator's configuration.
+	[ -e $(DESTDIR)$(sysconfdir)/starttls-guard/starttls-guard.conf ] || \
+		$(INSTALL) -m 0644 starttls-guard.conf $(DESTDIR)$(sysconfdir)/starttls-guard/starttls-guard.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/starttls-guard
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-*

@@ -23,6 +23,12 @@
 #include "gw_engine.h"
 
 #define GW_PATH_MAX 4096
+/* Warnings kept from a load (ignored keys); more are counted, not kept. */
+#define GW_CONFIG_WARN_MAX 8
+#define GW_CONFIG_WARN_LEN 192
+/* Default connmark bit for decided flows: bit 16, clear of the low bits
+ * that routing setups (fwmark policy routing, Docker, Kubernetes) use. */
+#define GW_BYPASS_MARK_DEFAULT 0x10000
 
 struct gw_config {
 	struct gw_engine_conf engine;   /* ports, table sizes, timeouts */
@@ -34,6 +40,9 @@ struct gw_config {
 	uint32_t rcvbuf;                /* netlink socket receive buffer, bytes */
 	uint32_t bypass_mark;           /* connmark bit written for decided flows */
 	char     user[64];              /* drop privileges to this user ("" = stay) */
+	/* diagnostics of the load, for -t and the daemon's log */
+	unsigned nwarn;                 /* warnings raised (may exceed GW_CONFIG_WARN_MAX) */
+	char     warn[GW_CONFIG_WARN_MAX][GW_CONFIG_WARN_LEN]; /* "file:line: setting 'x' ignored" */
 };
 
 /* Built-in defaults (no file). Never fails except on memory. */

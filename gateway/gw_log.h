@@ -2,7 +2,7 @@
  * gw_log.h - daemon and command-line messages: stderr, optionally syslog.
  *
  * OpenSMTPD's names: log_warn() appends strerror(errno), log_warnx() does
- * not; fatal()/fatalx() log and exit(1). As in Redis, the macros test the
+ * not (log_err()/log_errx() the same, for errors); fatal()/fatalx() log and exit(1). As in Redis, the macros test the
  * level before the arguments are evaluated, so a disabled log_debug() costs
  * one comparison. Only gateway/ logs: inspect/ and policy/ return codes.
  * Not for EVE findings (gw_eve.h): this is the operator's diagnostic channel.
@@ -43,6 +43,9 @@ void fatalx(const char *fmt, ...)
 		gw_log_write((lv), (e), __VA_ARGS__);   \
 } while (0)
 
+/* An error the program reports and survives (bad input file): no "warning:". */
+#define log_err(...)   gw_log_(GW_LOG_ERR, 1, __VA_ARGS__)
+#define log_errx(...)  gw_log_(GW_LOG_ERR, 0, __VA_ARGS__)
 #define log_warn(...)  gw_log_(GW_LOG_WARN, 1, __VA_ARGS__)
 #define log_warnx(...) gw_log_(GW_LOG_WARN, 0, __VA_ARGS__)
 #define log_info(...)  gw_log_(GW_LOG_INFO, 0, __VA_ARGS__)

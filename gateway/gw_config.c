@@ -1,0 +1,584 @@
+/*
+ * gw_config.c - read the libconfig file into a struct gw_config.
+ *
+ * The only file that includes libconfig.h. Every value is type- and
+ * range-checked; the first bad one fails the whole load with
+ * "file:line: setting: what is wrong", and the caller's struct is left
+ * untouched, so a SIGHUP with a broken file keeps the running config.
+ * Unknown keys are not fatal (a newer file on an older binary must still
+ * load, as with Postfix's unused-parameter warnings): they are listed in
+ * c->warn for the caller to print. Domain rules, eff_list, mta_sts_dir, pins
+ * and ca_file are checked for shape but not used yet.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_config.h"
+
+/* State of one load. */
+struct ld {
+	const char *path;         /* the file named on the command line */
+	char *err;                /* where the fatal message goes */
+	size_t errlen;
+	struct gw_config *c;      /* being filled */
+};
+
+/* "file:line" of a setting (its own file when it came from @include). */
+static void
+ld_where(const struct ld *l, const config_setting_t *s, char *buf, size_t len)
+{
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	unsigned line = s ? config_setting_source_line(s) : 0;
+
+	if (file == NULL)
+		file = l->path;
+	if (line > 0)
+		snprintf(buf, len, "%s:%u", file, line);
+	else
+		snprintf(buf, len, "%s", file);
+}
+
+/* Fail the load with "file:line: message". Returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+ld_err(struct ld *l, const config_setting_t *s, const char *fmt, ...)
+{
+	char where[GW_PATH_MAX + 16], msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ld_where(l, s, where, sizeof(where));
+	snprintf(l->err, l->errlen, "%s: %s", where, msg);
+	return -1;
+}
+
+/* Keep a warning "file:line: message". */
+static void __attribute__((format(printf, 3, 4)))
+ld_warn(struct ld *l, const config_setting_t *s, const char *fmt, ...)
+{
+	char where[GW_PATH_MAX + 16], msg[256];
+	struct gw_config *c = l->c;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->nwarn < GW_CONFIG_WARN_MAX) {
+		ld_where(l, s, where, sizeof(where));
+		/* a cut warning is still a useful warning */
+		if (snprintf(c->warn[c->nwarn], GW_CONFIG_WARN_LEN, "%s: %s", where, msg) < 0)
+			c->warn[c->nwarn][0] = '\0';
+	}
+	c->nwarn++;
+}
+
+/* Warn about every member of group whose name is not in known (NULL-ended). */
+static void
+ld_unknown_keys(struct ld *l, const config_setting_t *group, const char *section,
+    const char *const *known)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(m);
+		const char *const *k;
+
+		if (name == NULL)
+			continue;
+		for (k = known; *k != NULL; k++)
+			if (strcmp(*k, name) == 0)
+				break;
+		if (*k == NULL)
+			ld_warn(l, m, "unknown setting '%s%s%s' ignored", section,
+			    *section ? "." : "", name);
+	}
+}
+
+/* Name of a libconfig type, for "expected X, got Y". */
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:  return "a group { }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:  return "an integer";
+	case CONFIG_TYPE_FLOAT:  return "a number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL:   return "a boolean";
+	case CONFIG_TYPE_ARRAY:  return "an array [ ]";
+	case CONFIG_TYPE_LIST:   return "a list ( )";
+	default:                 return "nothing";
+	}
+}
+
+/* Member name of group, or NULL when absent. */
+static config_setting_t *
+member(const config_setting_t *group, const char *name)
+{
+	return config_setting_get_member(group, name);
+}
+
+/* Is s a group? Fail the load if not. */
+static int
+need_group(struct ld *l, const config_setting_t *s, const char *what)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return ld_err(l, s, "%s: expected a group { ... }, got %s", what, type_name(s));
+	return 0;
+}
+
+/* An integer in [min, max]. */
+static int
+get_int(struct ld *l, const config_setting_t *s, const char *what,
+    long long min, long long max, long long *out)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return ld_err(l, s, "%s: expected an integer, got %s", what, type_name(s));
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return ld_err(l, s, "%s: %lld is out of range (%lld to %lld)", what, v, min, max);
+	*out = v;
+	return 0;
+}
+
+/* An optional integer member stored into a uint32_t. */
+static int
+opt_u32(struct ld *l, const config_setting_t *group, const char *section,
+    const char *name, long long min, long long max, uint32_t *out)
+{
+	const config_setting_t *s = member(group, name);
+	char what[64];
+	long long v;
+
+	if (s == NULL)
+		return 0;
+	snprintf(what, sizeof(what), "%s.%s", section, name);
+	if (get_int(l, s, what, min, max, &v) == -1)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A string (not empty unless empty_ok). */
+static int
+get_str(struct ld *l, const config_setting_t *s, const char *what, int empty_ok,
+    const char **out)
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return ld_err(l, s, "%s: expected a string, got %s", what, type_name(s));
+	v = config_setting_get_string(s);
+	if (v == NULL || (!empty_ok && *v == '\0'))
+		return ld_err(l, s, "%s: must not be empty", what);
+	*out = v;
+	return 0;
+}
+
+/* An optional string member copied into buf. */
+static int
+opt_str(struct ld *l, const config_setting_t *group, const char *section,
+    const char *name, int empty_ok, char *buf, size_t len)
+{
+	const config_setting_t *s = member(group, name);
+	const char *v;
+	char what[64];
+
+	if (s == NULL)
+		return 0;
+	snprintf(what, sizeof(what), "%s.%s", section, name);
+	if (get_str(l, s, what, empty_ok, &v) == -1)
+		return -1;
+	if (buf == NULL)
+		return 0;
+	if (strlen(v) >= len)
+		return ld_err(l, s, "%s: longer than %zu characters", what, len - 1);
+	memcpy(buf, v, strlen(v) + 1);
+	return 0;
+}
+
+/* A boolean (true/false, or 0/1). */
+static int
+get_bool(struct ld *l, const config_setting_t *s, const char *what, int *out)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		*out = config_setting_get_bool(s);
+		return 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		int v = config_setting_get_int(s);
+
+		if (v == 0 || v == 1) {
+			*out = v;
+			return 0;
+		}
+	}
+	return ld_err(l, s, "%s: expected true or false, got %s", what, type_name(s));
+}
+
+/* A mode: "enforce", "testing" or "none". */
+static int
+get_mode(struct ld *l, const config_setting_t *s, const char *what, enum pol_mode *out)
+{
+	const char *v;
+
+	if (get_str(l, s, what, 1, &v) == -1)
+		return -1;
+	if (pol_mode_parse(v, out) == -1)
+		return ld_err(l, s, "%s: unknown mode \"%s\" (use enforce, testing or none)", what, v);
+	return 0;
+}
+
+/* A TLS version: "1.2" (or the number 1.2, which operators write too). */
+static int
+get_tls(struct ld *l, const config_setting_t *s, const char *what, uint16_t *out)
+{
+	char buf[32];
+	const char *v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+		double d = config_setting_get_float(s);
+
+		snprintf(buf, sizeof(buf), "%.1f", d);
+		if (fabs(d - strtod(buf, NULL)) > 1e-9)
+			snprintf(buf, sizeof(buf), "%g", d);
+		v = buf;
+	} else if (get_str(l, s, what, 1, &v) == -1)
+		return -1;
+	if (pol_tls_parse(v, out) == -1)
+		return ld_err(l, s, "%s: unknown TLS version \"%s\" (use \"1.0\" to \"1.3\")", what, v);
+	return 0;
+}
+
+/* ports = [ 25, 587 ]; or ports = 25; */
+static int
+ld_ports(struct ld *l, const config_setting_t *s)
+{
+	struct gw_engine_conf *e = &l->c->engine;
+	int type = config_setting_type(s);
+	long long v;
+	int n;
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+		if (get_int(l, s, "ports", 1, 65535, &v) == -1)
+			return -1;
+		e->ports[0] = (uint16_t)v;
+		e->nports = 1;
+		return 0;
+	}
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return ld_err(l, s, "ports: expected a list of port numbers like [ 25, 587 ], got %s",
+		    type_name(s));
+	n = config_setting_length(s);
+	if (n == 0)
+		return ld_err(l, s, "ports: the list is empty");
+	if (n > GW_PORTS_MAX)
+		return ld_err(l, s, "ports: at most %d ports", GW_PORTS_MAX);
+	e->nports = 0;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *p = config_setting_get_elem(s, (unsigned)i);
+
+		if (get_int(l, p, "ports", 1, 65535, &v) == -1)
+			return -1;
+		for (unsigned j = 0; j < e->nports; j++)
+			if (e->ports[j] == v)
+				return ld_err(l, p, "ports: port %lld is listed twice", v);
+		e->ports[e->nports++] = (uint16_t)v;
+	}
+	return 0;
+}
+
+/* eve = { file = "..."; }; (eve = "..." is taken as the file too). */
+static int
+ld_eve(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "file", NULL };
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return opt_str(l, config_setting_parent(s), "", "eve", 0,
+		    l->c->eve_path, sizeof(l->c->eve_path));
+	if (need_group(l, s, "eve") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "eve", known);
+	return opt_str(l, s, "eve", "file", 0, l->c->eve_path, sizeof(l->c->eve_path));
+}
+
+/* engine = { max_flows = ...; ... }; */
+static int
+ld_engine(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "max_flows", "pool_chunks",
+	    "idle_timeout", "fallback_window", "fallback_entries", NULL };
+	struct gw_engine_conf *e = &l->c->engine;
+
+	if (need_group(l, s, "engine") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "engine", known);
+	if (opt_u32(l, s, "engine", "max_flows", 1, 1 << 24, &e->max_flows) == -1 ||
+	    opt_u32(l, s, "engine", "pool_chunks", 1, 1 << 22, &e->pool_chunks) == -1 ||
+	    opt_u32(l, s, "engine", "idle_timeout", 1, 7 * 86400, &e->idle_timeout_s) == -1 ||
+	    opt_u32(l, s, "engine", "fallback_window", 0, 7 * 86400, &e->fallback_window_s) == -1 ||
+	    opt_u32(l, s, "engine", "fallback_entries", 0, 1 << 24, &e->fallback_entries) == -1)
+		return -1;
+	return 0;
+}
+
+/* nfqueue = { fail_open = true; ... }; */
+static int
+ld_nfqueue(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "fail_open", "queue_maxlen",
+	    "rcvbuf", "bypass_mark", "user", NULL };
+	struct gw_config *c = l->c;
+	const config_setting_t *m;
+
+	if (need_group(l, s, "nfqueue") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "nfqueue", known);
+	if ((m = member(s, "fail_open")) != NULL &&
+	    get_bool(l, m, "nfqueue.fail_open", &c->fail_open) == -1)
+		return -1;
+	if (opt_u32(l, s, "nfqueue", "queue_maxlen", 1, 1 << 24, &c->queue_maxlen) == -1 ||
+	    opt_u32(l, s, "nfqueue", "rcvbuf", 4096, 1 << 30, &c->rcvbuf) == -1 ||
+	    opt_u32(l, s, "nfqueue", "bypass_mark", 1, 0xffffffffLL, &c->bypass_mark) == -1 ||
+	    opt_str(l, s, "nfqueue", "user", 1, c->user, sizeof(c->user)) == -1)
+		return -1;
+	return 0;
+}
+
+/* One element of policy.rules. */
+static int
+ld_rule(struct ld *l, const config_setting_t *r, int idx, uint16_t def_min_tls)
+{
+	static const char *const known[] = { "match", "domain", "mxs", "mode",
+	    "min_tls", NULL };
+	const config_setting_t *m, *d, *x;
+	enum pol_mode mode;
+	uint16_t min_tls = def_min_tls;
+	const char *cidr = NULL;
+	char what[64], perr[256];
+
+	snprintf(what, sizeof(what), "policy.rules[%d]", idx);
+	if (need_group(l, r, what) == -1)
+		return -1;
+	ld_unknown_keys(l, r, what, known);
+	m = member(r, "match");
+	d = member(r, "domain");
+	if (m == NULL && d == NULL)
+		return ld_err(l, r, "%s: a rule needs match = \"CIDR\" or domain = \"name\"", what);
+	if (m != NULL && d != NULL)
+		return ld_err(l, r, "%s: a rule has either match or domain, not both", what);
+	if ((x = member(r, "mode")) == NULL)
+		return ld_err(l, r, "%s: missing mode (enforce, testing or none)", what);
+	snprintf(what, sizeof(what), "policy.rules[%d].mode", idx);
+	if (get_mode(l, x, what, &mode) == -1)
+		return -1;
+	if ((x = member(r, "min_tls")) != NULL) {
+		snprintf(what, sizeof(what), "policy.rules[%d].min_tls", idx);
+		if (get_tls(l, x, what, &min_tls) == -1)
+			return -1;
+	}
+	if (m != NULL) {
+		snprintf(what, sizeof(what), "policy.rules[%d].match", idx);
+		if (get_str(l, m, what, 0, &cidr) == -1)
+			return -1;
+		if (member(r, "mxs") != NULL)
+			return ld_err(l, member(r, "mxs"), "policy.rules[%d]: mxs belongs to domain rules", idx);
+		if (pol_add_cidr(l->c->pol, cidr, mode, min_tls, perr, sizeof(perr)) == -1)
+			return ld_err(l, m, "%s: %s", what, perr);
+		return 0;
+	}
+	/* Domain rule: checked, kept for the domain-policy code to come. */
+	snprintf(what, sizeof(what), "policy.rules[%d].domain", idx);
+	if (get_str(l, d, what, 0, &cidr) == -1)
+		return -1;
+	if ((x = member(r, "mxs")) != NULL) {
+		int n, t = config_setting_type(x);
+
+		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+			return ld_err(l, x, "policy.rules[%d].mxs: expected a list of names like [ \"mx.example.net\" ], got %s",
+			    idx, type_name(x));
+		n = config_setting_length(x);
+		for (int i = 0; i < n; i++) {
+			const char *name;
+
+			snprintf(what, sizeof(what), "policy.rules[%d].mxs[%d]", idx, i);
+			if (get_str(l, config_setting_get_elem(x, (unsigned)i), what, 0, &name) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* policy = { default = {...}; rules = (...); ... }; */
+static int
+ld_policy(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "default", "rules", "eff_list",
+	    "mta_sts_dir", "pins", "ca_file", NULL };
+	static const char *const known_def[] = { "mode", "min_tls", NULL };
+	static const char *const known_pins[] = { "file", "max_age", "mode", NULL };
+	enum pol_mode mode = POL_MODE_TESTING;
+	uint16_t min_tls = POL_TLS_1_2;
+	const config_setting_t *d, *x;
+
+	if (need_group(l, s, "policy") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "policy", known);
+	if ((d = member(s, "default")) != NULL) {
+		if (need_group(l, d, "policy.default") == -1)
+			return -1;
+		ld_unknown_keys(l, d, "policy.default", known_def);
+		if ((x = member(d, "mode")) != NULL &&
+		    get_mode(l, x, "policy.default.mode", &mode) == -1)
+			return -1;
+		if ((x = member(d, "min_tls")) != NULL &&
+		    get_tls(l, x, "policy.default.min_tls", &min_tls) == -1)
+			return -1;
+	}
+	pol_set_default(l->c->pol, mode, min_tls);
+	if ((x = member(s, "rules")) != NULL) {
+		int t = config_setting_type(x), n;
+
+		if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(x) == 0))
+			return ld_err(l, x, "policy.rules: expected a list ( { ... }, ... ), got %s",
+			    type_name(x));
+		n = config_setting_length(x);
+		for (int i = 0; i < n; i++)
+			if (ld_rule(l, config_setting_get_elem(x, (unsigned)i), i, min_tls) == -1)
+				return -1;
+	}
+	if (opt_str(l, s, "policy", "eff_list", 0, NULL, 0) == -1 ||
+	    opt_str(l, s, "policy", "mta_sts_dir", 0, NULL, 0) == -1 ||
+	    opt_str(l, s, "policy", "ca_file", 0, NULL, 0) == -1)
+		return -1;
+	if ((x = member(s, "pins")) != NULL) {
+		long long v;
+
+		if (need_group(l, x, "policy.pins") == -1)
+			return -1;
+		ld_unknown_keys(l, x, "policy.pins", known_pins);
+		if (opt_str(l, x, "policy.pins", "file", 0, NULL, 0) == -1)
+			return -1;
+		if ((d = member(x, "max_age")) != NULL &&
+		    get_int(l, d, "policy.pins.max_age", 0, 0x7fffffffLL, &v) == -1)
+			return -1;
+		if ((d = member(x, "mode")) != NULL &&
+		    get_mode(l, d, "policy.pins.mode", &mode) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+gw_config_default(struct gw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	gw_engine_conf_default(&c->engine);
+	if (c->engine.nports == 0) {
+		c->engine.ports[0] = 25;
+		c->engine.nports = 1;
+	}
+	if ((c->pol = pol_new()) == NULL)
+		return -1;
+	pol_set_default(c->pol, POL_MODE_TESTING, POL_TLS_1_2);
+	snprintf(c->eve_path, sizeof(c->eve_path), "-");
+	c->fail_open = 1;
+	c->queue_maxlen = 4096;
+	c->rcvbuf = 8u << 20;
+	c->bypass_mark = GW_BYPASS_MARK_DEFAULT;
+	c->user[0] = '\0';
+	return 0;
+}
+
+int
+gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
+{
+	static const char *const known[] = { "ports", "eve", "engine", "nfqueue",
+	    "policy", NULL };
+	struct gw_config nc;
+	struct ld l = { path, err, errlen, &nc };
+	config_t cfg;
+	config_setting_t *root, *s;
+	FILE *fp;
+	int rc = -1;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "no configuration file named");
+		return -1;
+	}
+	/* libconfig reports I/O errors without errno: look first. */
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	if (gw_config_default(&nc) == -1) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	config_init(&cfg);
+	{
+		/* @include "x" is relative to the including file's directory. */
+		char dir[GW_PATH_MAX];
+		const char *slash = strrchr(path, '/');
+
+		if (slash != NULL && (size_t)(slash - path) < sizeof(dir)) {
+			memcpy(dir, path, (size_t)(slash - path));
+			dir[slash - path] = '\0';
+			config_set_include_dir(&cfg, dir[0] ? dir : "/");
+		}
+	}
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		const char *file = config_error_file(&cfg);
+
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read the file (or an @include in it)",
+			    file ? file : path);
+		else
+			snprintf(err, errlen, "%s:%d: %s", file ? file : path,
+			    config_error_line(&cfg), config_error_text(&cfg));
+		goto out;
+	}
+	root = config_root_setting(&cfg);
+	ld_unknown_keys(&l, root, "", known);
+	if ((s = config_setting_get_member(root, "ports")) != NULL && ld_ports(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "eve")) != NULL && ld_eve(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "engine")) != NULL && ld_engine(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "nfqueue")) != NULL && ld_nfqueue(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "policy")) != NULL && ld_policy(&l, s) == -1)
+		goto out;
+	rc = 0;
+out:
+	config_destroy(&cfg);
+	if (rc == 0)
+		*c = nc;
+	else
+		gw_config_free(&nc);
+	return rc;
+}
+
+void
+gw_config_free(struct gw_config *c)
+{
+	if (c == NULL)
+		return;
+	pol_free(c->pol);
+	c->pol = NULL;
+}

@@ -1,0 +1,203 @@
+/*
+ * gw_main.c - the starttls-guard command line (DESIGN.md "Command line").
+ *
+ *   starttls-guard [-c FILE] -q QUEUES   inline (NFQUEUE), QUEUES "0" or "0-3"
+ *   starttls-guard [-c FILE] -r FILE     offline replay of a pcap/pcapng file
+ *   starttls-guard [-c FILE] -t          check the configuration
+ *
+ * Parses options, loads the configuration, opens the EVE output and hands
+ * over to the offline or inline driver. Exit status: 0 success, 1 bad input
+ * (configuration, capture, output), 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_config.h"
+#include "gw_eve.h"
+#include "gw_inline.h"
+#include "gw_log.h"
+#include "gw_offline.h"
+
+#ifndef STG_VERSION
+#define STG_VERSION "unknown"
+#endif
+
+#define PROG "starttls-guard"
+
+/* Print the synopsis, and with full the option list, to fp. */
+static void
+usage(FILE *fp, int full)
+{
+	fprintf(fp,
+	    "usage: " PROG " [-c FILE] [-l FILE] -q QUEUES   inline on NFQUEUE (QUEUES: 0 or 0-3)\n"
+	    "       " PROG " [-c FILE] [-l FILE] -r FILE     replay a pcap or pcapng capture\n"
+	    "       " PROG " [-c FILE] -t                    check the configuration\n"
+	    "       " PROG " --version | --help\n");
+	if (!full)
+		return;
+	fprintf(fp,
+	    "\n"
+	    "  -c, --config FILE   configuration (libconfig); built-in defaults without it\n"
+	    "  -l, --log FILE      EVE JSON output, \"-\" = standard output (overrides eve.file)\n"
+	    "  -q, --queue QUEUES  NFQUEUE numbers, one thread per queue\n"
+	    "  -r, --read FILE     read packets from a capture file instead\n"
+	    "  -t, --test          check the configuration, print a summary, exit\n"
+	    "  -v, --verbose       debug diagnostics on standard error\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          print this help and exit\n");
+}
+
+/* Parse "N" or "N-M" (0..65535, N <= M). 0, or -1. */
+static int
+parse_queues(const char *s, unsigned *first, unsigned *last)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	a = strtoul(s, &end, 10);
+	if (errno != 0 || a > 65535)
+		return -1;
+	b = a;
+	if (*end == '-') {
+		const char *t = end + 1;
+
+		if (*t < '0' || *t > '9')
+			return -1;
+		b = strtoul(t, &end, 10);
+		if (errno != 0 || b > 65535 || b < a)
+			return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	*first = (unsigned)a;
+	*last = (unsigned)b;
+	return 0;
+}
+
+/* -t: what the configuration amounts to. */
+static void
+print_summary(const char *path, const struct gw_config *c)
+{
+	struct pol_match def;
+
+	pol_lookup_addr(c->pol, 0, NULL, &def);
+	printf("configuration: %s\n", path ? path : "(built-in defaults)");
+	printf("ports:");
+	for (unsigned i = 0; i < c->engine.nports; i++)
+		printf(" %u", c->engine.ports[i]);
+	printf("\n");
+	printf("default mode: %s, min_tls %u.%u\n", pol_mode_name(def.mode),
+	    (unsigned)(def.min_tls >> 8) - 2, (unsigned)(def.min_tls & 0xff) - 1);
+	printf("address rules: %zu\n", pol_rule_count(c->pol));
+	printf("eve output: %s\n", strcmp(c->eve_path, "-") == 0 ? "standard output" : c->eve_path);
+	printf("configuration OK\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "log",     required_argument, NULL, 'l' },
+		{ "queue",   required_argument, NULL, 'q' },
+		{ "read",    required_argument, NULL, 'r' },
+		{ "test",    no_argument,       NULL, 't' },
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config_path = NULL, *log_path = NULL, *queues = NULL, *pcap = NULL;
+	int test = 0, verbose = 0, ch, rc;
+	unsigned qfirst = 0, qlast = 0;
+	struct gw_config c;
+	struct eve *eve;
+	char err[GW_PATH_MAX + 512];
+
+	gw_log_init(PROG, GW_LOG_INFO, 0);
+	while ((ch = getopt_long(argc, argv, "c:l:q:r:tvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'l': log_path = optarg; break;
+		case 'q': queues = optarg; break;
+		case 'r': pcap = optarg; break;
+		case 't': test = 1; break;
+		case 'v': verbose++; break;
+		case 'V':
+			printf(PROG " " STG_VERSION "\n");
+			return 0;
+		case 'h':
+			usage(stdout, 1);
+			return 0;
+		default:
+			usage(stderr, 0);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, 0);
+		return 2;
+	}
+	if (!test && queues == NULL && pcap == NULL) {
+		fprintf(stderr, PROG ": one of -q QUEUES, -r FILE or -t is needed\n");
+		usage(stderr, 0);
+		return 2;
+	}
+	if (!test && queues != NULL && pcap != NULL) {
+		fprintf(stderr, PROG ": -q and -r exclude each other\n");
+		usage(stderr, 0);
+		return 2;
+	}
+	if (queues != NULL && parse_queues(queues, &qfirst, &qlast) == -1) {
+		fprintf(stderr, PROG ": -q %s: expected a queue number or a range like 0-3\n", queues);
+		return 2;
+	}
+	if (verbose)
+		gw_log_setlevel(GW_LOG_DEBUG);
+	if (queues != NULL && !test)
+		gw_log_init(PROG, gw_log_level, GW_LOG_F_TIMESTAMP);
+
+	if (config_path != NULL)
+		rc = gw_config_load(config_path, &c, err, sizeof(err));
+	else if ((rc = gw_config_default(&c)) == -1)
+		snprintf(err, sizeof(err), "out of memory");
+	if (rc == -1) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	for (unsigned i = 0; i < c.nwarn && i < GW_CONFIG_WARN_MAX; i++)
+		log_warnx("%s", c.warn[i]);
+	if (c.nwarn > GW_CONFIG_WARN_MAX)
+		log_warnx("%s: %u more warnings not shown", config_path,
+		    c.nwarn - GW_CONFIG_WARN_MAX);
+	if (log_path != NULL)
+		snprintf(c.eve_path, sizeof(c.eve_path), "%s", log_path);
+
+	if (test) {
+		print_summary(config_path, &c);
+		gw_config_free(&c);
+		return 0;
+	}
+
+	if ((eve = eve_open(c.eve_path)) == NULL) {
+		log_err("%s: cannot open the EVE output", c.eve_path);
+		gw_config_free(&c);
+		return 1;
+	}
+	if (pcap != NULL) {
+		rc = gw_offline_run(&c, pcap, eve);
+		gw_config_free(&c);
+	} else {
+		/* The daemon owns c from here on. */
+		rc = gw_inline_run(config_path, &c, qfirst, qlast, eve);
+	}
+	eve_close(eve);
+	return rc;
+}

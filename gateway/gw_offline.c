@@ -1,0 +1,125 @@
+/*
+ * gw_offline.c - replay a pcap or pcapng file through the engine.
+ *
+ * The only file that includes libpcap. Packets go to the very engine the
+ * inline daemon runs, with the capture's timestamps as the clock, so a
+ * replay reports what the gateway would have done. Whatever happens to the
+ * file (truncated, corrupt record, unsupported link type), findings seen so
+ * far are flushed and a stats event is written before the error is returned:
+ * the caller must close the EVE writer afterwards, this file does not.
+ */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_engine.h"
+#include "gw_log.h"
+#include "gw_offline.h"
+
+/* A fixed hash seed: offline replays must be reproducible line for line. */
+#define GW_OFFLINE_SEED 0x5354472d6f66666cULL   /* "STG-offl" */
+/* Expire idle flows when the capture clock has moved on this much. */
+#define GW_OFFLINE_EXPIRE_US 1000000ULL
+
+/* Is this link type one pkt_decode() reads? */
+static int
+link_supported(int dlt)
+{
+	switch (dlt) {
+	case PKT_LINK_NULL:
+	case PKT_LINK_ETHER:
+	case PKT_LINK_RAW:
+	case PKT_LINK_RAW_BSD:
+	case PKT_LINK_RAW_LT:
+	case PKT_LINK_LOOP:
+	case PKT_LINK_SLL:
+	case PKT_LINK_IPV4:
+	case PKT_LINK_IPV6:
+	case PKT_LINK_SLL2:
+		return 1;
+	}
+	return 0;
+}
+
+/* Microseconds since the epoch of a record header (negative times -> 0). */
+static uint64_t
+hdr_ts_us(const struct pcap_pkthdr *h)
+{
+	if (h->ts.tv_sec < 0 || h->ts.tv_usec < 0)
+		return 0;
+	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec % 1000000ULL;
+}
+
+int
+gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct gw_engine *e;
+	struct gw_stats st;
+	pcap_t *pc;
+	int dlt, rc = 0, r;
+	uint64_t npkt = 0, ts = 0, last_ts = 0, last_expire = 0;
+
+	errbuf[0] = '\0';
+	/* Nanosecond pcap and pcapng files are scaled to microseconds by libpcap. */
+	pc = pcap_open_offline_with_tstamp_precision(pcap_path,
+	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	if (pc == NULL) {
+		const char *why = errbuf[0] ? errbuf : "unknown error";
+		size_t plen = strlen(pcap_path);
+
+		/* libpcap names the file itself for open(2) errors */
+		if (strncmp(why, pcap_path, plen) == 0 && strncmp(why + plen, ": ", 2) == 0)
+			why += plen + 2;
+		log_errx("%s: cannot read capture: %s", pcap_path, why);
+		return 1;
+	}
+	dlt = pcap_datalink(pc);
+	if (!link_supported(dlt)) {
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		log_errx("%s: link type %s (%d) is not supported "
+		    "(Ethernet, raw IP, Linux cooked v1/v2, loopback are)",
+		    pcap_path, name ? name : "unknown", dlt);
+		pcap_close(pc);
+		return 1;
+	}
+	e = gw_engine_new(&c->engine, c->pol, eve, GW_OFFLINE_SEED);
+	if (e == NULL) {
+		log_errx("%s: cannot create the engine (out of memory?)", pcap_path);
+		pcap_close(pc);
+		return 1;
+	}
+
+	for (;;) {
+		struct pcap_pkthdr *h;
+		const u_char *data;
+
+		r = pcap_next_ex(pc, &h, &data);
+		if (r == PCAP_ERROR_BREAK)
+			break;                    /* end of file */
+		if (r != 1) {
+			/* Truncated or corrupt record: report it, keep what we saw. */
+			log_errx("%s: packet %llu: %s", pcap_path,
+			    (unsigned long long)npkt + 1, pcap_geterr(pc));
+			rc = 1;
+			break;
+		}
+		npkt++;
+		ts = hdr_ts_us(h);
+		gw_engine_packet(e, dlt, data, h->caplen, ts, NULL);
+		if (ts > last_ts)
+			last_ts = ts;
+		if (last_ts - last_expire >= GW_OFFLINE_EXPIRE_US) {
+			gw_engine_expire(e, last_ts);
+			last_expire = last_ts;
+		}
+	}
+
+	gw_engine_flush(e, last_ts);
+	gw_engine_get_stats(e, &st);
+	eve_stats(eve, last_ts, &st);
+	gw_engine_free(e);
+	pcap_close(pc);
+	return rc;
+}
