@@ -321,11 +321,10 @@ server_line(struct smtp *s, struct smtp_out *out)
 
 	if (hl < 3 || h[0] < '1' || h[0] > '5' || h[1] < '0' || h[1] > '9' ||
 	    h[2] < '0' || h[2] > '9' || (hl > 3 && h[3] != '-' && h[3] != ' ')) {
-		if (s->phase == SMTP_PH_GREETING) {
-			raise_quoted(s, out, SIG_INSPECTION_LIMIT,
-			    "server does not speak SMTP: ", h, hl, "");
+		/* Not SMTP at all (another service on the port): nothing to
+		 * protect, so pass it uninspected without an alert. */
+		if (s->phase == SMTP_PH_GREETING)
 			decide(s, out, SMTP_PH_LOST);
-		}
 		return; /* garbage inside a session: ignore the line */
 	}
 	code = (h[0] - '0') * 100 + (h[1] - '0') * 10 + (h[2] - '0');
