@@ -1,0 +1,82 @@
+#!/bin/sh
+# rules.sh - the gateway's netfilter rules: queue port-25 TCP to
+# starttls-guard until its connection carries the bypass connmark.
+#
+#   rules.sh add|del QUEUES MARK [NETNS]     rules.sh show [NETNS]
+#
+# QUEUES is 0 (--queue-num 0) or 0-3 (--queue-balance 0:3, one connection
+# stays on one queue). MARK is the bypass bit (nfqueue.bypass_mark, default
+# 0x10000). NETNS defaults to stg-gw; "-" means the current namespace (an
+# operator's router). PORTS (environment, default "25") lists the SMTP ports.
+#
+# mangle FORWARD:     -p tcp --dport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
+#                     -p tcp --sport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
+# mangle POSTROUTING: -m mark --mark M/M -j CONNMARK --save-mark --nfmask M --ctmask M
+#
+# The gateway writes the bit into the conntrack mark in its verdict (NFQA_CT)
+# where the kernel supports that (CONFIG_NETFILTER_NETLINK_GLUE_CT), and
+# always into the packet mark; the POSTROUTING rule copies the packet mark's
+# bit into the connmark, so bypass works on either kernel. --queue-bypass:
+# with no gateway attached, packets pass (fail-open). Idempotent: add checks
+# each rule with -C first, del removes every copy.
+set -eu
+
+usage() { echo "usage: $0 add|del QUEUES MARK [NETNS] | show [NETNS]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+if [ "$1" = show ]; then
+	netns=${2:-stg-gw}
+	for tool in iptables ip6tables; do
+		if [ "$netns" = "-" ]; then $tool -w -t mangle -S
+		else ip netns exec "$netns" $tool -w -t mangle -S; fi
+	done
+	exit 0
+fi
+[ $# -ge 3 ] || usage
+op=$1; queues=$2; mark=$3; netns=${4:-stg-gw}
+PORTS=${PORTS:-25}
+
+case "$queues" in
+*-*) qa=${queues%-*}; qb=${queues#*-}; qspec="--queue-balance $qa:$qb" ;;
+*)   qspec="--queue-num $queues" ;;
+esac
+case "$mark" in
+0x*|[0-9]*) ;;
+*) usage ;;
+esac
+
+run() {
+	if [ "$netns" = "-" ]; then "$@"; else ip netns exec "$netns" "$@"; fi
+}
+
+# rule TOOL CHAIN ARGS...: apply $op to one mangle rule.
+rule() {
+	tool=$1; shift
+	chain=$1; shift
+	case "$op" in
+	add)
+		run "$tool" -w -t mangle -C "$chain" "$@" 2>/dev/null ||
+			run "$tool" -w -t mangle -A "$chain" "$@" ;;
+	del)
+		while run "$tool" -w -t mangle -C "$chain" "$@" 2>/dev/null; do
+			run "$tool" -w -t mangle -D "$chain" "$@"
+		done ;;
+	esac
+}
+
+case "$op" in
+add|del) ;;
+*) usage ;;
+esac
+
+for tool in iptables ip6tables; do
+	for port in $PORTS; do
+		# shellcheck disable=SC2086
+		rule $tool FORWARD -p tcp --dport "$port" -m connmark ! --mark "$mark/$mark" \
+			-j NFQUEUE --queue-bypass $qspec
+		# shellcheck disable=SC2086
+		rule $tool FORWARD -p tcp --sport "$port" -m connmark ! --mark "$mark/$mark" \
+			-j NFQUEUE --queue-bypass $qspec
+	done
+	rule $tool POSTROUTING -m mark --mark "$mark/$mark" \
+		-j CONNMARK --save-mark --nfmask "$mark" --ctmask "$mark"
+done
