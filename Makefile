@@ -67,6 +67,10 @@ BIN := $(BUILD)/starttls-guard
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
+# Keep objects of tests and tools (intermediates of chained rules) so a
+# second `make` has nothing to do.
+.SECONDARY:
+
 tests: $(UNIT_BIN) $(TOOL_BIN)
 
 # The version is compiled into main only; rebuild it when VERSION changes.

@@ -120,7 +120,7 @@ cidr_parse(const char *cidr, uint8_t addr[16], unsigned *plen, int *af,
 		*af = 6;
 		maxlen = 128;
 	} else {
-		snprintf(err, errlen, "bad address \"%s\" (want 192.0.2.0/24 or 2001:db8::/32)", buf);
+		snprintf(err, errlen, "bad address in \"%s\" (want 192.0.2.0/24, 2001:db8::/32 or an address)", cidr);
 		return -1;
 	}
 	*plen = maxlen;

@@ -1,0 +1,51 @@
+#!/bin/sh
+# run-all.sh [BUILD] - what `make check` runs, suite by suite:
+#   unit         cmocka tests of BUILD
+#   sanitizers   the unit tests rebuilt with SANITIZER=address,undefined
+#   golden       tests/run-golden.sh, when present
+#   badinput     tests/run-badinput.sh (also on the sanitizer build)
+#   integ        tests/integ/run.sh, when present and running as root
+# Prints "N passed, N failed" (suites) last; exits non-zero on any failure.
+set -u
+BUILD=${1:-build}
+MAKE=${MAKE:-make}
+SAN=address,undefined
+SANBUILD=build-address-undefined
+cd "$(dirname "$0")/.." || exit 1
+
+pass=0 fail=0 skipped="" failed=""
+suite() {
+	name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		pass=$((pass + 1))
+		echo "=== $name: ok"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "=== $name: FAILED"
+	fi
+}
+
+suite unit sh tests/run-unit.sh "$BUILD"
+suite sanitizers sh -c "$MAKE --no-print-directory SANITIZER=$SAN WERROR=${WERROR:-} all >/dev/null && sh tests/run-unit.sh $SANBUILD"
+if [ -f tests/run-golden.sh ]; then
+	suite golden sh tests/run-golden.sh "$BUILD"
+else
+	skipped="$skipped golden"
+fi
+suite badinput sh tests/run-badinput.sh "$BUILD"
+if [ -x "$SANBUILD/starttls-guard" ]; then
+	suite badinput-sanitizers sh tests/run-badinput.sh "$SANBUILD"
+fi
+if [ -f tests/integ/run.sh ] && [ "$(id -u)" = 0 ]; then
+	suite integ sh tests/integ/run.sh "$BUILD"
+else
+	skipped="$skipped integ"
+fi
+
+[ -n "$skipped" ] && echo "skipped:$skipped"
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
