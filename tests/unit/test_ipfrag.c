@@ -1,0 +1,809 @@
+/*
+ * test_ipfrag.c - unit tests for inspect/ipfrag.c (fragment reassembly).
+ *
+ * Each test builds a whole IPv4 or IPv6 TCP datagram, cuts it into
+ * fragments by hand, feeds them through pkt_decode() and ipfrag_push() in
+ * some order, and expects the rebuilt datagram to be byte-identical to the
+ * original and to decode with pkt_decode_ip() to the original payload.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "inspect/ipfrag.h"
+#include "inspect/pkt.h"
+
+/* Large enough for any datagram built here. */
+#define TF_MAX   70000
+/* Generous budget for tests that are not about limits. */
+#define TF_BYTES (1024 * 1024)
+#define TF_SEC   1000000ULL
+
+/* An original datagram and how to cut it. */
+struct tf_dgram {
+	uint8_t  b[TF_MAX]; /* the unfragmented datagram */
+	size_t   len;       /* its length */
+	size_t   hl;        /* unfragmentable part (IPv4 header / IPv6 chain) */
+	size_t   nh_pos;    /* IPv6: byte naming the header after the chain */
+	uint8_t  af;        /* 4 or 6 */
+	uint32_t id;        /* fragment id to use */
+	size_t   plen;      /* TCP payload length */
+};
+
+/* One fragment frame. */
+struct tf_frag {
+	uint8_t b[TF_MAX];
+	size_t  len;
+};
+
+static struct tf_dgram tf_d, tf_d2;
+static struct tf_frag tf_f;
+
+/* Store a big-endian 16-bit value. */
+static void
+tf_put16(uint8_t *b, size_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* Store a big-endian 32-bit value. */
+static void
+tf_put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+/* Internet checksum over h[0, n). */
+static uint16_t
+tf_cksum(const uint8_t *h, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Write TCP header + a recognisable payload of plen bytes at b. */
+static size_t
+tf_tcp(uint8_t *b, size_t plen, uint8_t salt)
+{
+	memset(b, 0, 20);
+	tf_put16(b, 41234);
+	tf_put16(b + 2, 25);
+	tf_put32(b + 4, 1000);
+	tf_put32(b + 8, 2000);
+	b[12] = 5 << 4;
+	b[13] = PKT_TH_ACK | PKT_TH_PSH;
+	tf_put16(b + 14, 65535);
+	for (size_t i = 0; i < plen; i++)
+		b[20 + i] = (uint8_t)('A' + (i * 7 + salt) % 26);
+	return 20 + plen;
+}
+
+/* Build an IPv4 TCP datagram with plen payload bytes and a valid checksum. */
+static void
+tf_build4(struct tf_dgram *d, size_t plen, uint16_t id, uint8_t src_last)
+{
+	static const uint8_t src[4] = { 192, 0, 2, 1 }, dst[4] = { 203, 0, 113, 25 };
+	uint8_t *b = d->b;
+
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	b[8] = 64;
+	b[9] = 6;
+	tf_put16(b + 4, id);
+	memcpy(b + 12, src, 4);
+	b[15] = src_last;
+	memcpy(b + 16, dst, 4);
+	d->len = 20 + tf_tcp(b + 20, plen, src_last);
+	tf_put16(b + 2, d->len);
+	tf_put16(b + 10, tf_cksum(b, 20));
+	d->hl = 20;
+	d->af = 4;
+	d->id = id;
+	d->plen = plen;
+}
+
+/* Build an IPv6 TCP packet; with_hbh puts a hop-by-hop header first. */
+static void
+tf_build6(struct tf_dgram *d, size_t plen, uint32_t id, int with_hbh)
+{
+	uint8_t *b = d->b;
+	size_t off = 40;
+
+	memset(b, 0, 40);
+	b[0] = 0x60;
+	b[7] = 64;
+	b[8] = 0x20;
+	b[9] = 0x01;
+	b[23] = 1;
+	b[24] = 0x20;
+	b[25] = 0x01;
+	b[39] = 0x25;
+	d->nh_pos = 6;
+	if (with_hbh) {
+		b[6] = 0;
+		memset(b + 40, 0, 8);
+		b[40] = 6;
+		b[42] = 1;              /* PadN, 4 bytes of padding */
+		b[43] = 4;
+		d->nh_pos = 40;
+		off = 48;
+	} else {
+		b[6] = 6;
+	}
+	d->len = off + tf_tcp(b + off, plen, 3);
+	tf_put16(b + 4, d->len - 40);
+	d->hl = off;
+	d->af = 6;
+	d->id = id;
+	d->plen = plen;
+}
+
+/* Cut data [off, off+len) of d into f as one fragment. */
+static void
+tf_cut(struct tf_frag *f, const struct tf_dgram *d, size_t off, size_t len,
+    int more)
+{
+	const uint8_t *data = d->b + d->hl + off;
+
+	memcpy(f->b, d->b, d->hl);
+	if (d->af == 4) {
+		memcpy(f->b + d->hl, data, len);
+		f->len = d->hl + len;
+		tf_put16(f->b + 2, f->len);
+		tf_put16(f->b + 6, (off / 8) | (more ? 0x2000 : 0));
+		tf_put16(f->b + 10, 0);
+		tf_put16(f->b + 10, tf_cksum(f->b, d->hl));
+	} else {
+		uint8_t *fh = f->b + d->hl;
+
+		fh[0] = d->b[d->nh_pos];
+		fh[1] = 0;
+		tf_put16(fh + 2, (off & 0xfff8) | (more ? 1 : 0));
+		tf_put32(fh + 4, d->id);
+		f->b[d->nh_pos] = 44;
+		memcpy(fh + 8, data, len);
+		f->len = d->hl + 8 + len;
+		tf_put16(f->b + 4, f->len - 40);
+	}
+}
+
+/* Decode fragment f (must be PKT_FRAGMENT) and push it. */
+static int
+tf_push(struct ipfrag *t, const struct tf_frag *f, uint64_t now,
+    const uint8_t **out, size_t *outlen, int *conflict)
+{
+	struct pkt p;
+
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f->b, f->len),
+	    PKT_FRAGMENT);
+	return ipfrag_push(t, &p, now, out, outlen, conflict);
+}
+
+/* Cut and push data [off, off+len) of d. */
+static int
+tf_send(struct ipfrag *t, const struct tf_dgram *d, size_t off, size_t len,
+    int more, uint64_t now, const uint8_t **out, size_t *outlen,
+    int *conflict)
+{
+	tf_cut(&tf_f, d, off, len, more);
+	return tf_push(t, &tf_f, now, out, outlen, conflict);
+}
+
+/* Check that out is d byte for byte and decodes to d's payload. */
+static void
+tf_check_out(const struct tf_dgram *d, const uint8_t *out, size_t outlen)
+{
+	struct pkt p;
+
+	assert_int_equal(outlen, d->len);
+	assert_memory_equal(out, d->b, d->len);
+	assert_int_equal(pkt_decode_ip(&p, out, outlen), PKT_OK);
+	assert_int_equal(p.payload_len, d->plen);
+	assert_int_equal(p.payload_wire_len, d->plen);
+	assert_memory_equal(p.payload, d->b + d->len - d->plen, d->plen);
+	assert_int_equal(p.sport, 41234);
+	assert_int_equal(p.dport, 25);
+	if (d->af == 4)
+		assert_int_equal(tf_cksum(out, 20), 0);
+}
+
+/* Push fragments of size fs in the order given by idx; expect completion
+ * exactly at the last push. */
+static void
+tf_run_order(struct ipfrag *t, const struct tf_dgram *d, size_t fs,
+    const size_t *idx, size_t n)
+{
+	size_t data = d->len - d->hl, outlen = 0;
+	const uint8_t *out = NULL;
+	int conflict;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t off = idx[k] * fs;
+		size_t len = data - off < fs ? data - off : fs;
+		int rc = tf_send(t, d, off, len, off + len < data, k, &out,
+		    &outlen, &conflict);
+
+		assert_int_equal(conflict, 0);
+		assert_int_equal(rc, k + 1 == n ? 1 : 0);
+	}
+	tf_check_out(d, out, outlen);
+}
+
+static void
+test_new_args(void **state)
+{
+	struct ipfrag *t;
+
+	(void)state;
+	assert_null(ipfrag_new(0, TF_BYTES));
+	assert_null(ipfrag_new(4, 100));
+	t = ipfrag_new(1, 1024);
+	assert_non_null(t);
+	ipfrag_free(t);
+	ipfrag_free(NULL);
+}
+
+static void
+test_v4_in_order(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	size_t idx[] = { 0, 1, 2 };
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build4(&tf_d, 3000, 0x1234, 1);     /* 3020 data bytes */
+	tf_run_order(t, &tf_d, 1480, idx, 3);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.fragments, 3);
+	assert_int_equal(st.reassembled, 1);
+	assert_int_equal(st.overlaps + st.conflicts + st.invalid, 0);
+	ipfrag_free(t);
+}
+
+static void
+test_v4_reversed(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	size_t idx[] = { 2, 1, 0 };
+
+	(void)state;
+	tf_build4(&tf_d, 3000, 0x1234, 1);
+	tf_run_order(t, &tf_d, 1480, idx, 3);
+	/* Middle first, then the ends. */
+	size_t idx2[] = { 1, 2, 0 };
+	tf_run_order(t, &tf_d, 1480, idx2, 3);
+	ipfrag_free(t);
+}
+
+/* xorshift32, so shuffles are reproducible. */
+static uint32_t
+tf_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void
+test_v4_shuffled_small(void **state)
+{
+	struct ipfrag *t = ipfrag_new(4, TF_BYTES);
+	size_t idx[512], n;
+	uint32_t seed = 12345;
+
+	(void)state;
+	/* 8-byte fragments of a 4000-byte datagram, many permutations. */
+	tf_build4(&tf_d, 3981, 7, 2);          /* 4001 data bytes */
+	n = (tf_d.len - tf_d.hl + 7) / 8;
+	assert_true(n <= 512);
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		for (size_t i = n - 1; i > 0; i--) {
+			size_t j = tf_rand(&seed) % (i + 1), x = idx[i];
+
+			idx[i] = idx[j];
+			idx[j] = x;
+		}
+		tf_run_order(t, &tf_d, 8, idx, n);
+	}
+	ipfrag_free(t);
+}
+
+static void
+test_v4_max_size(void **state)
+{
+	struct ipfrag *t = ipfrag_new(2, 128 * 1024);
+	size_t idx[] = { 0, 5, 1, 4, 2, 3 };
+
+	(void)state;
+	/* The largest legal datagram: 65535 bytes in 6 pieces. */
+	tf_build4(&tf_d, 65535 - 40, 99, 3);
+	tf_run_order(t, &tf_d, 12000, idx, 6);
+	ipfrag_free(t);
+}
+
+static void
+test_v4_overlap_same(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build4(&tf_d, 3000, 0x4321, 1);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1600, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	/* Overlaps [800, 1600) with the same bytes, plus a duplicate. */
+	assert_int_equal(tf_send(t, &tf_d, 800, 1600, 1, 1, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(conflict, 0);
+	assert_int_equal(tf_send(t, &tf_d, 800, 1600, 1, 2, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(conflict, 0);
+	assert_int_equal(tf_send(t, &tf_d, 2400, 620, 0, 3, &out, &outlen,
+	    &conflict), 1);
+	assert_int_equal(conflict, 0);
+	tf_check_out(&tf_d, out, outlen);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.overlaps, 2);
+	assert_int_equal(st.conflicts, 0);
+	ipfrag_free(t);
+}
+
+static void
+test_v4_overlap_conflict(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build4(&tf_d, 3000, 0x4321, 1);
+	memcpy(&tf_d2, &tf_d, sizeof(tf_d));
+	/* The attacker's copy says something else in [1000, 1008). */
+	memset(tf_d2.b + 20 + 1000, 'Z', 8);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(conflict, 0);
+	assert_int_equal(tf_send(t, &tf_d2, 960, 1480, 1, 1, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(conflict, 1);
+	assert_int_equal(tf_send(t, &tf_d, 2440, 580, 0, 2, &out, &outlen,
+	    &conflict), 1);
+	assert_int_equal(conflict, 0);
+	/* First wins: the original bytes survive. */
+	tf_check_out(&tf_d, out, outlen);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.overlaps, 1);
+	assert_int_equal(st.conflicts, 1);
+
+	/* Conflict reported on the completing fragment too; bytes in the
+	 * gap come from whoever brought them, overlapped bytes stay. */
+	memset(tf_d2.b + 20 + 1100, 'Y', 8);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1008, 1, 3, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1540, 0, 3, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 1000, 480, 1, 3, &out,
+	    &outlen, &conflict), 1);
+	assert_int_equal(conflict, 1);
+	assert_int_equal(outlen, tf_d.len);
+	assert_memory_equal(out + 20 + 1000, tf_d.b + 20 + 1000, 8);
+	assert_memory_equal(out + 20 + 1100, tf_d2.b + 20 + 1100, 8);
+	assert_memory_equal(out + 20 + 1008, tf_d.b + 20 + 1008, 92);
+	ipfrag_free(t);
+}
+
+static void
+test_v4_keys(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct tf_frag *g = malloc(sizeof(*g));
+
+	(void)state;
+	assert_non_null(g);
+	/* Same id from two sources, interleaved: two datagrams. */
+	tf_build4(&tf_d, 2000, 0x55, 1);
+	tf_build4(&tf_d2, 2500, 0x55, 2);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+	assert_int_equal(tf_send(t, &tf_d2, 1480, 1040, 0, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d2, out, outlen);
+
+	/* Same addresses and id, another protocol: not the same datagram. */
+	tf_cut(g, &tf_d, 1480, 540, 0);
+	g->b[9] = 17;
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_push(t, g, 0, &out, &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+	free(g);
+	ipfrag_free(t);
+}
+
+static void
+test_v4_rejects(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+	struct pkt p;
+
+	(void)state;
+	tf_build4(&tf_d, 3000, 0x77, 1);
+
+	/* Middle fragment not a multiple of 8. */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1477, 1, 0, &out, &outlen,
+	    &conflict), -1);
+	/* Zero-length fragment. */
+	assert_int_equal(tf_send(t, &tf_d, 1480, 0, 1, 0, &out, &outlen,
+	    &conflict), -1);
+
+	/* Last fragments disagreeing on the total: the datagram is dropped. */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2960, 60, 0, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2960, 40, 0, 0, &out, &outlen,
+	    &conflict), -1);
+	/* ... so the middle now starts a new one instead of completing. */
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+
+	/* Data past a known end. */
+	tf_build4(&tf_d, 3000, 0x78, 1);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 0, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2960, 1480, 1, 0, &out, &outlen,
+	    &conflict), -1);
+
+	/* A last fragment ending before data already seen. */
+	tf_build4(&tf_d, 3000, 0x79, 1);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 800, 200, 0, 0, &out, &outlen,
+	    &conflict), -1);
+
+	/* Ping of death: offset 65528 + 16 bytes. */
+	tf_cut(&tf_f, &tf_d, 0, 16, 0);
+	tf_put16(tf_f.b + 6, 65528 / 8);
+	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), -1);
+	/* Ending exactly at 65535 is fine. */
+	tf_cut(&tf_f, &tf_d, 0, 3, 0);
+	tf_put16(tf_f.b + 6, 65512 / 8);
+	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), 0);
+
+	/* Hand-made nonsense that pkt_decode never produces. */
+	tf_cut(&tf_f, &tf_d, 0, 1480, 1);
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, tf_f.b, tf_f.len),
+	    PKT_FRAGMENT);
+	p.af = 5;
+	assert_int_equal(ipfrag_push(t, &p, 0, &out, &outlen, &conflict), -1);
+	p.af = 4;
+	p.frag_more = 0;            /* offset 0 and no MF: not a fragment */
+	assert_int_equal(ipfrag_push(t, &p, 0, &out, &outlen, &conflict), -1);
+	p.frag_more = 1;
+	p.frag_len = 100000;        /* past the captured datagram */
+	assert_int_equal(ipfrag_push(t, &p, 0, &out, &outlen, &conflict), -1);
+	p.frag_len = 1480;
+	p.frag_off = 4;             /* not on an 8-byte boundary */
+	assert_int_equal(ipfrag_push(t, &p, 0, &out, &outlen, &conflict), -1);
+	assert_int_equal(ipfrag_push(NULL, &p, 0, &out, &outlen, &conflict), -1);
+	assert_int_equal(ipfrag_push(t, NULL, 0, &out, &outlen, &conflict), -1);
+
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.invalid, 10);
+	assert_int_equal(st.reassembled, 0);
+	ipfrag_free(t);
+}
+
+static void
+test_v6_plain(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	size_t idx[] = { 0, 1, 2, 3 };
+	size_t rev[] = { 3, 1, 0, 2 };
+
+	(void)state;
+	tf_build6(&tf_d, 5000, 0xcafe0001, 0);
+	tf_run_order(t, &tf_d, 1448, idx, 4);
+	tf_run_order(t, &tf_d, 1448, rev, 4);
+	ipfrag_free(t);
+}
+
+static void
+test_v6_ext_header(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	size_t idx[] = { 1, 0, 2 };
+	struct pkt p;
+
+	(void)state;
+	tf_build6(&tf_d, 3000, 0xcafe0002, 1);
+	/* The fragment's unfragmentable part is base header + hop-by-hop. */
+	tf_cut(&tf_f, &tf_d, 0, 1448, 1);
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, tf_f.b, tf_f.len),
+	    PKT_FRAGMENT);
+	assert_int_equal(p.frag_hdr_len, 48);
+	assert_int_equal(p.frag_proto, 6);
+	tf_run_order(t, &tf_d, 1448, idx, 3);
+	ipfrag_free(t);
+}
+
+static void
+test_v6_overlap_and_rejects(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build6(&tf_d, 3000, 0xcafe0003, 1);
+	memcpy(&tf_d2, &tf_d, sizeof(tf_d));
+	memset(tf_d2.b + tf_d2.hl + 1500, 'Q', 4);
+	assert_int_equal(tf_send(t, &tf_d, 1448, 1448, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 0, 2000, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(conflict, 1);
+	assert_int_equal(tf_send(t, &tf_d, 2896, 124, 0, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+
+	/* Middle fragment of odd length; last fragments that disagree. */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1447, 1, 0, &out, &outlen,
+	    &conflict), -1);
+	assert_int_equal(tf_send(t, &tf_d, 2896, 124, 0, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2896, 100, 0, 0, &out, &outlen,
+	    &conflict), -1);
+	/* 65535 payload bytes at most: 8 (HBH) + offset 65528 + 8 is over. */
+	tf_cut(&tf_f, &tf_d, 0, 8, 0);
+	tf_put16(tf_f.b + 48 + 2, 65528);
+	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), -1);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.conflicts, 1);
+	assert_int_equal(st.invalid, 3);
+	ipfrag_free(t);
+}
+
+static void
+test_v6_next_header_from_first(void **state)
+{
+	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+
+	(void)state;
+	/* RFC 8200 4.5: later fragments' next header may differ; the
+	 * offset-0 fragment's value is used. */
+	tf_build6(&tf_d, 2000, 0xcafe0004, 0);
+	tf_cut(&tf_f, &tf_d, 1448, 572, 0);
+	tf_f.b[40] = 17;
+	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1448, 1, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+	ipfrag_free(t);
+}
+
+static void
+test_eviction_slots(void **state)
+{
+	struct ipfrag *t = ipfrag_new(2, TF_BYTES);
+	struct tf_dgram *d3 = malloc(sizeof(*d3));
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	assert_non_null(d3);
+	tf_build4(&tf_d, 2000, 1, 1);
+	tf_build4(&tf_d2, 2000, 2, 1);
+	tf_build4(d3, 2000, 3, 1);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 1, &out, &outlen,
+	    &conflict), 0);
+	/* Table full: the third datagram evicts the oldest (tf_d). */
+	assert_int_equal(tf_send(t, d3, 0, 1480, 1, 2, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 1480, 540, 0, 3, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d2, out, outlen);
+	assert_int_equal(tf_send(t, d3, 1480, 540, 0, 4, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(d3, out, outlen);
+	/* tf_d's tail alone cannot complete any more. */
+	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 5, &out, &outlen,
+	    &conflict), 0);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.reassembled, 2);
+	free(d3);
+	ipfrag_free(t);
+}
+
+static void
+test_eviction_bytes(void **state)
+{
+	/* Budget of 4 KB: four 1 KB chunks. */
+	struct ipfrag *t = ipfrag_new(16, 4096);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build4(&tf_d, 2000, 1, 1);          /* 2020 bytes: 2 chunks */
+	tf_build4(&tf_d2, 3000, 2, 1);         /* 3020 bytes: 3 chunks */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	/* The rest of tf_d2 needs a third chunk: tf_d (oldest) goes. */
+	assert_int_equal(tf_send(t, &tf_d2, 1480, 1540, 0, 0, &out, &outlen,
+	    &conflict), 1);
+	tf_check_out(&tf_d2, out, outlen);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.evicted, 1);
+
+	/* A datagram bigger than the whole budget is refused. */
+	tf_build4(&tf_d, 6000, 3, 1);
+	assert_int_equal(tf_send(t, &tf_d, 0, 2400, 1, 0, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2400, 2400, 1, 0, &out, &outlen,
+	    &conflict), -1);
+	/* Memory came back: a fitting datagram still works afterwards. */
+	size_t idx[] = { 1, 0, 2 };
+	tf_build4(&tf_d, 3000, 4, 1);
+	tf_run_order(t, &tf_d, 1480, idx, 3);
+	ipfrag_free(t);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct ipfrag *t = ipfrag_new(4, TF_BYTES);
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	tf_build4(&tf_d, 2000, 1, 1);
+	/* Exactly 30 s after the first fragment: still completes. */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 100, &out, &outlen,
+	    &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 100 + 30 * TF_SEC,
+	    &out, &outlen, &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+
+	/* Measured from the first fragment, not the latest one: the middle
+	 * at +20 s does not extend the life of the datagram. */
+	tf_build4(&tf_d, 3000, 2, 1);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 200 * TF_SEC, &out,
+	    &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 220 * TF_SEC, &out,
+	    &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 2960, 60, 0, 230 * TF_SEC + 1,
+	    &out, &outlen, &conflict), 0);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.timed_out, 1);
+	/* The tail started afresh; the rest within 30 s of it completes. */
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 240 * TF_SEC, &out,
+	    &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 250 * TF_SEC, &out,
+	    &outlen, &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+
+	/* A clock that steps back expires nothing. */
+	tf_build4(&tf_d, 2000, 3, 1);
+	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 400 * TF_SEC, &out,
+	    &outlen, &conflict), 0);
+	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 10 * TF_SEC, &out,
+	    &outlen, &conflict), 1);
+	tf_check_out(&tf_d, out, outlen);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.timed_out, 1);
+	ipfrag_free(t);
+}
+
+static void
+test_many_interleaved(void **state)
+{
+	/* 64 datagrams in flight at once, 40 slots: the first 24 are evicted,
+	 * the last 40 complete. */
+	struct ipfrag *t = ipfrag_new(40, TF_BYTES);
+	static struct tf_dgram ds[64];
+	const uint8_t *out;
+	size_t outlen;
+	int conflict, done = 0;
+	struct ipfrag_stats st;
+
+	(void)state;
+	for (int i = 0; i < 64; i++) {
+		tf_build4(&ds[i], 1000 + (size_t)i, (uint16_t)(i * 257), (uint8_t)i);
+		assert_int_equal(tf_send(t, &ds[i], 0, 512, 1, 0, &out, &outlen,
+		    &conflict), 0);
+	}
+	for (int i = 63; i >= 0; i--) {
+		size_t rest = ds[i].len - 20 - 512;
+		int rc = tf_send(t, &ds[i], 512, rest, 0, 1, &out, &outlen,
+		    &conflict);
+
+		if (i >= 24) {
+			assert_int_equal(rc, 1);
+			tf_check_out(&ds[i], out, outlen);
+			done++;
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	assert_int_equal(done, 40);
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.evicted, 24 + 0);
+	ipfrag_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_args),
+		cmocka_unit_test(test_v4_in_order),
+		cmocka_unit_test(test_v4_reversed),
+		cmocka_unit_test(test_v4_shuffled_small),
+		cmocka_unit_test(test_v4_max_size),
+		cmocka_unit_test(test_v4_overlap_same),
+		cmocka_unit_test(test_v4_overlap_conflict),
+		cmocka_unit_test(test_v4_keys),
+		cmocka_unit_test(test_v4_rejects),
+		cmocka_unit_test(test_v6_plain),
+		cmocka_unit_test(test_v6_ext_header),
+		cmocka_unit_test(test_v6_overlap_and_rejects),
+		cmocka_unit_test(test_v6_next_header_from_first),
+		cmocka_unit_test(test_eviction_slots),
+		cmocka_unit_test(test_eviction_bytes),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_many_interleaved),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
