@@ -782,6 +782,66 @@ test_many_interleaved(void **state)
 	ipfrag_free(t);
 }
 
+static void
+test_random_fragments(void **state)
+{
+	/* Random pieces of a few datagrams, random sizes, times and flags,
+	 * into a table too small for them: it must never crash, never hand
+	 * out a datagram over the limit, and whatever completes must decode. */
+	struct ipfrag *t = ipfrag_new(3, 8 * 1024);
+	uint32_t seed = 0x9e3779b9;
+	const uint8_t *out;
+	size_t outlen;
+	int conflict;
+	struct ipfrag_stats st;
+
+	(void)state;
+	for (int round = 0; round < 30000; round++) {
+		struct tf_dgram *d = (round & 1) ? &tf_d : &tf_d2;
+		uint32_t r = tf_rand(&seed);
+		size_t data, off, len;
+		int more, rc;
+		struct pkt p;
+
+		if (round % 64 == 0) {
+			if (r & 1)
+				tf_build4(d, 100 + r % 9000, (uint16_t)(r >> 8 & 3), 1);
+			else
+				tf_build6(d, 100 + r % 9000, r >> 8 & 3, (r >> 4) & 1);
+		}
+		data = d->len - d->hl;
+		off = (tf_rand(&seed) % (data / 8 + 4)) * 8;
+		len = tf_rand(&seed) % 3000 + 1;
+		more = tf_rand(&seed) % 3 != 0;
+		if (off == 0 && !more)
+			more = 1;
+		if (more && tf_rand(&seed) % 8 != 0)
+			len = (len + 7) & ~(size_t)7;
+		if (d->hl + 8 + off + len > TF_MAX - 8)
+			continue;
+		tf_cut(&tf_f, d, off, len, more);
+		if (pkt_decode(&p, PKT_LINK_RAW, tf_f.b, tf_f.len) !=
+		    PKT_FRAGMENT)
+			continue;
+		rc = ipfrag_push(t, &p, (uint64_t)round * 5000, &out, &outlen,
+		    &conflict);
+		assert_true(rc >= -1 && rc <= 1);
+		if (rc == 1) {
+			struct pkt q;
+
+			assert_true(outlen <= 40 + IPFRAG_DATAGRAM_MAX);
+			assert_int_not_equal(pkt_decode_ip(&q, out, outlen),
+			    PKT_FRAGMENT);
+		}
+	}
+	ipfrag_get_stats(t, &st);
+	assert_int_equal(st.fragments > 0, 1);
+	assert_true(st.reassembled > 0);
+	assert_true(st.evicted > 0);
+	assert_true(st.invalid > 0);
+	ipfrag_free(t);
+}
+
 int
 main(void)
 {
@@ -803,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_eviction_bytes),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_many_interleaved),
+		cmocka_unit_test(test_random_fragments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
