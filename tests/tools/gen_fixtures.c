@@ -334,6 +334,8 @@ die(const char *what)
 static void
 buf_put(struct buf *b, const void *d, size_t n)
 {
+	if (n == 0)
+		return;   /* empty extensions pass d == NULL: memcpy must not see it */
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n)
