@@ -40,6 +40,8 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DSTG_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
 ALL_LDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lpthread
+# Unit tests also parse what they produce (EVE lines) with jansson.
+TEST_LIBS  := -lcmocka $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 
 ifeq ($(V),1)
 Q :=
@@ -92,7 +94,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libstg.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(TEST_LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libstg.a
 	@mkdir -p $(dir $@)
