@@ -203,15 +203,14 @@ pkt_decode_v6(struct pkt *p, const uint8_t *ip, size_t len)
 	off = PKT_IPV6_HDR;
 	for (;;) {
 		p->proto = nh;
+		/* RFC 8200 4.3: hop-by-hop only right after the IPv6 header. */
+		if (nh == PKT_PROTO_HOPOPTS && off != PKT_IPV6_HDR)
+			return PKT_MALFORMED;
 		switch (nh) {
 		case PKT_PROTO_TCP:
 			return pkt_decode_tcp(p, ip + off, l3_len - off,
 			    wire - off);
 		case PKT_PROTO_HOPOPTS:
-			/* RFC 8200 4.3: only right after the IPv6 header. */
-			if (off != PKT_IPV6_HDR)
-				return PKT_MALFORMED;
-			/* FALLTHROUGH */
 		case PKT_PROTO_ROUTING:
 		case PKT_PROTO_DSTOPTS:
 		case PKT_PROTO_AH:
@@ -316,8 +315,9 @@ pkt_decode_null(struct pkt *p, const uint8_t *buf, size_t len)
 	if (len < PKT_NULL_HDR)
 		return PKT_TRUNCATED;
 	fam = pkt_be32(buf);
-	if (fam > 0xffff)
-		fam = __builtin_bswap32(fam);
+	if (fam > 0xffff)       /* written little-endian */
+		fam = buf[0] | (uint32_t)buf[1] << 8 |
+		    (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 24;
 	switch (fam) {
 	case PKT_BSD_AF_INET:
 		return pkt_decode_v4(p, buf + PKT_NULL_HDR, len - PKT_NULL_HDR);
