@@ -117,13 +117,13 @@ pol_mx_pattern_norm(const char *in, size_t len, char *out, size_t outlen,
 		mx_err(err, errlen, "pattern does not fit the buffer", in, len);
 		return -1;
 	}
-	n = pol_name_norm(in + skip, len - skip, out + 2, outlen - 2, err, errlen);
-	if (n < 0)
-		return -1;
-	if ((size_t)n > POL_MX_SUFFIX_MAX) {
+	if (len - skip > POL_MX_SUFFIX_MAX + (size_t)(in[len - 1] == '.')) {
 		mx_err(err, errlen, "wildcard suffix longer than 251 characters", in, len);
 		return -1;
 	}
+	n = pol_name_norm(in + skip, len - skip, out + 2, outlen - 2, err, errlen);
+	if (n < 0)
+		return -1;
 	out[0] = '*';
 	out[1] = '.';
 	if (wildcard != NULL)
