@@ -10,8 +10,9 @@
 #   transit       192.0.2.0/30      2001:db8:ff::/64  gw .1 / ::1,    att .2 / ::2
 #   server LAN    203.0.113.0/24    2001:db8:2::/64   srv .25 / ::25, att .1 / ::1
 #
-# Only documentation ranges (RFC 5737, RFC 3849) are used; nothing routes
-# anywhere else. Usage: topo.sh up | down | status. `up` first removes a
+# Only documentation ranges (RFC 5737, RFC 3849) are used, and there is no
+# default route anywhere: a packet for any other address (a stray DNS query)
+# fails with "network unreachable" inside its own namespace. Usage: topo.sh up | down | status. `up` first removes a
 # leftover topology, so it is idempotent; `down` removes only stg-* names
 # this script creates. Needs root (ip netns).
 set -eu
@@ -70,8 +71,10 @@ up() {
 
 	nsx $NS_CLI ip addr add $CLI4/24 dev eth0
 	nsx $NS_CLI ip -6 addr add $CLI6/64 dev eth0 nodad
-	nsx $NS_CLI ip route add default via $GWC4
-	nsx $NS_CLI ip -6 route add default via $GWC6
+	nsx $NS_CLI ip route add 203.0.113.0/24 via $GWC4
+	nsx $NS_CLI ip route add 192.0.2.0/30 via $GWC4
+	nsx $NS_CLI ip -6 route add 2001:db8:2::/64 via $GWC6
+	nsx $NS_CLI ip -6 route add 2001:db8:ff::/64 via $GWC6
 
 	nsx $NS_GW ip addr add $GWC4/24 dev cli0
 	nsx $NS_GW ip -6 addr add $GWC6/64 dev cli0 nodad
@@ -89,8 +92,10 @@ up() {
 
 	nsx $NS_SRV ip addr add $SRV4/24 dev eth0
 	nsx $NS_SRV ip -6 addr add $SRV6/64 dev eth0 nodad
-	nsx $NS_SRV ip route add default via $ATTS4
-	nsx $NS_SRV ip -6 route add default via $ATTS6
+	nsx $NS_SRV ip route add 198.51.100.0/24 via $ATTS4
+	nsx $NS_SRV ip route add 192.0.2.0/30 via $ATTS4
+	nsx $NS_SRV ip -6 route add 2001:db8:1::/64 via $ATTS6
+	nsx $NS_SRV ip -6 route add 2001:db8:ff::/64 via $ATTS6
 }
 
 status() {
