@@ -53,6 +53,7 @@ struct step {
 #define SRV(str)             { K_S, (str), sizeof(str) - 1, 0, 0 }
 #define SRV_R(str, r)        { K_S, (str), sizeof(str) - 1, (r), 0 }
 #define SRV_RM(str, r, m)    { K_S, (str), sizeof(str) - 1, (r), (m) }
+#define CLI_RM(str, r, m)    { K_C, (str), sizeof(str) - 1, (r), (m) }
 #define FIN_R(r)             { K_FIN, NULL, 0, (r), 0 }
 #define RST_R(r)             { K_RST, NULL, 0, (r), 0 }
 #define END                  { K_END, NULL, 0, 0, 0 }
@@ -71,6 +72,7 @@ struct dialogue {
 	const char *helo;    /* expected helo[] bytes, NULL = not checked */
 	const char *reason;  /* a substring the reason of `reason_sig` must hold */
 	int         reason_sig;
+	unsigned    need;    /* signatures that must come at some step marked maybe */
 	struct step steps[MAX_STEPS];
 };
 
@@ -469,6 +471,63 @@ static const struct dialogue dialogues[] = {
 		     END } },
 	{ .name = "not_smtp_ssh", .phase = SMTP_PH_LOST,
 	  .steps = { SRV("SSH-2.0-OpenSSH_9.6\r\n"), CLI("SSH-2.0-OpenSSH_9.6\r\n"), END } },
+
+	/* ---- more edges of the contract ---- */
+	{ .name = "injected_auth_plain_after_starttls", .phase = SMTP_PH_TLS,
+	  /* credentials crossed in cleartext before TLS: plaintext_auth too */
+	  .steps = { BANNER, EHLO, EHLO_TLS,
+		     CLI_R("STARTTLS\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", INJECTION | PLAUTH),
+		     READY, CH, SH, END } },
+	{ .name = "pix_banner_masked_beyond_cut", .phase = SMTP_PH_PLAIN,
+	  /* 60 of the 81 characters after the code are '*' */
+	  .steps = { SRV_R("220 mx.example.net ESMTP "
+			   "************************************************************\r\n",
+			   STRIPPED),
+		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL, END } },
+	{ .name = "banner_stars_only_at_start", .phase = SMTP_PH_PLAIN,
+	  /* 40 of the 91 characters after the code are '*': less than half */
+	  .steps = { SRV("220 ****************************************"
+			 " mx.example.net ESMTP Postfix ready for mail service\r\n"),
+		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL_R(MISSING), END } },
+	{ .name = "pipelined_eight_commands", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER,
+		     CLI("RSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\nRSET\r\n"
+			 "EHLO client.example.org\r\n"),
+		     SRV("250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+			 "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+			 "250-mx.example.net\r\n250-PIPELINING\r\n250 STARTTLS\r\n"),
+		     STLS, READY, CH, SH, END } },
+	{ .name = "pipelined_ehlo_starttls_stripped", .phase = SMTP_PH_PLAIN,
+	  /* the garbled keyword may or may not count as "advertised" for the 502 */
+	  .steps = { BANNER, CLI("EHLO client.example.org\r\nSTARTTLS\r\n"),
+		     SRV_RM("250-mx.example.net\r\n250 XXXXXXXX\r\n502 5.5.2 Error: command not recognized\r\n",
+			    STRIPPED, REJECTED),
+		     MAIL, END } },
+	{ .name = "ehlo_refused_then_helo_expect", .phase = SMTP_PH_PLAIN,
+	  .flags = SMTP_F_EXPECT, .need = DOWNGRADE,
+	  /* a 5xx to EHLO forces HELO: a downgrade, at the 502 or at MAIL */
+	  .steps = { BANNER, EHLO, SRV_RM("502 5.5.2 Error: command not recognized\r\n", 0, DOWNGRADE),
+		     CLI("HELO client.example.org\r\n"), SRV("250 mx.example.net\r\n"),
+		     CLI_RM("MAIL FROM:<a@example.org>\r\n", 0, DOWNGRADE), END } },
+	{ .name = "starttls_retry_after_454", .phase = SMTP_PH_TLS,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS,
+		     SRV_R("454 4.7.0 TLS not available due to local problem\r\n", REJECTED),
+		     STLS, SRV("454 4.7.0 TLS not available due to local problem\r\n"),
+		     STLS, READY, CH, SH, END } },
+	{ .name = "client_hello_in_two_records", .phase = SMTP_PH_TLS,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY,
+		     CLI("\x16\x03\x01\x00\x06" "\x01\x00\x00\x29\x03\x03"
+			 "\x16\x03\x01\x00\x23" "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR" "\x00\x00\x00"),
+		     SH, END } },
+	{ .name = "client_app_data_instead_of_hello", .phase = PH_ANY,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY,
+		     CLI_R("\x17\x03\x03\x00\x05hello", PLAINTLS), END } },
+	{ .name = "server_app_data_instead_of_hello", .phase = PH_ANY,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY, CH,
+		     SRV_R("\x17\x03\x03\x00\x05hello", PLAINTLS), END } },
+	{ .name = "pregreet_client_ehlo", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .helo = "client.example.org", .banner = "mx.example.net ESMTP Postfix",
+	  .steps = { EHLO, BANNER, EHLO_TLS, STLS, READY, CH, SH, END } },
 };
 
 #define N_DIALOGUES (sizeof(dialogues) / sizeof(dialogues[0]))
@@ -631,6 +690,9 @@ replay(const struct dialogue *d, enum mode mode, int split, size_t pos,
 			run_err(&r, "step %d raised %s, want %s", i, got, want);
 		}
 	}
+	for (int k = 0; k < SIG_COUNT; k++)
+		if ((d->need & B(k)) && r.count[k] == 0)
+			run_err(&r, "%s never raised", sig_name((enum sig)k));
 	if (d->phase == PH_UNDECIDED) {
 		if (smtp_decided(&r.s))
 			run_err(&r, "final phase %s, want undecided", smtp_phase_name(r.s.phase));
