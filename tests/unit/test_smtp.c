@@ -528,6 +528,33 @@ static const struct dialogue dialogues[] = {
 	{ .name = "pregreet_client_ehlo", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
 	  .helo = "client.example.org", .banner = "mx.example.net ESMTP Postfix",
 	  .steps = { EHLO, BANNER, EHLO_TLS, STLS, READY, CH, SH, END } },
+	{ .name = "client_hello_record_version_ssl3", .phase = SMTP_PH_TLS,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY,
+		     CLI("\x16\x03\x00\x00\x2d" "\x01\x00\x00\x29\x03\x03"
+			 "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR" "\x00" "\x00\x02\x13\x01" "\x01\x00"),
+		     SH, END } },
+	{ .name = "client_hello_record_version_0304", .phase = SMTP_PH_TLS,
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY,
+		     CLI("\x16\x03\x04\x00\x2d" "\x01\x00\x00\x29\x03\x03"
+			 "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR" "\x00" "\x00\x02\x13\x01" "\x01\x00"),
+		     SH, END } },
+	{ .name = "handshake_alert_protocol_version", .phase = PH_ANY,
+	  .reason_sig = SIG_TLS_HANDSHAKE_FAILED, .reason = "protocol_version",
+	  .steps = { BANNER, EHLO, EHLO_TLS, STLS, READY, CH,
+		     SRV_R("\x15\x03\x01\x00\x02\x02\x46", HSFAIL), RST_R(0), END } },
+	{ .name = "plaintext_auth_then_expect_downgrade_at_mail", .phase = SMTP_PH_PLAIN,
+	  .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS,
+		     CLI_R("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", PLAUTH),
+		     SRV("235 2.7.0 Authentication successful\r\n"),
+		     MAIL_R(DOWNGRADE), END } },
+	{ .name = "greeting_554_not_stripped", .phase = PH_UNDECIDED,
+	  .steps = { SRV("554 5.7.1 mx.example.net no service for you\r\n"),
+		     CLI("QUIT\r\n"), SRV("221 2.0.0 Bye\r\n"), FIN_R(0), END } },
+	{ .name = "stripped_reason_quotes_keyword", .phase = SMTP_PH_PLAIN,
+	  .reason_sig = SIG_STARTTLS_STRIPPED, .reason = "XXXXXXXA",
+	  .steps = { BANNER, EHLO, SRV_R("250-mx.example.net\r\n250 XXXXXXXA\r\n", STRIPPED),
+		     MAIL, END } },
 };
 
 #define N_DIALOGUES (sizeof(dialogues) / sizeof(dialogues[0]))
