@@ -592,6 +592,9 @@ mask_names(unsigned m, char *buf, size_t len)
 }
 
 /* Record the first inconsistency of a replay. */
+static void run_err(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 run_err(struct run *r, const char *fmt, ...)
 {
