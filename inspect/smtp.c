@@ -189,7 +189,15 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	/* Lines injected after STARTTLS are queued, not acted on: they are the
 	 * injection already reported. */
 	if (s->phase != SMTP_PH_GREETING && s->phase != SMTP_PH_CMD) {
-		if (!early && !pend_push(s, k))
+		if (early)
+			return;
+		if (full == 4 && word_is(h, 4, "auth") && hl > 5) {
+			size_t ml = word_len(h + 5, hl - 5);
+			if ((ml == 5 && word_is(h + 5, 5, "plain")) || (ml == 5 && word_is(h + 5, 5, "login")))
+				raise_quoted(s, out, SIG_PLAINTEXT_AUTH, "AUTH ", h + 5, ml,
+				    " credentials sent before TLS");
+		}
+		if (!pend_push(s, k))
 			decide(s, out, SMTP_PH_LOST);
 		return;
 	}
@@ -241,16 +249,14 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	}
 }
 
-/* Is the greeting text masked with '*' (Cisco PIX/ASA "SMTP fixup")? */
+/* Is the greeting text masked with '*' (Cisco PIX/ASA "SMTP fixup")? At
+ * least half of the text after the code, counted over the whole line. */
 static int
-banner_masked(const struct smtp *s)
+banner_masked(const struct smtp *s, size_t line)
 {
-	int stars = 0;
+	size_t text = line > 4 ? line - 4 : 0;
 
-	for (int i = 0; i < s->banner_len; i++)
-		if (s->banner[i] == '*')
-			stars++;
-	return s->banner_len >= 4 && 2 * stars >= s->banner_len;
+	return text >= 4 && 2 * (size_t)s->banner_stars >= text;
 }
 
 /* One capability line of an EHLO reply (not its first line). */
@@ -337,7 +343,7 @@ server_line(struct smtp *s, struct smtp_out *out)
 	if (s->phase == SMTP_PH_GREETING) {
 		if (first) {
 			s->flags |= SMTP_F_GOT_BANNER;
-			if (code == 220 && banner_masked(s)) {
+			if (code == 220 && banner_masked(s, line_content(sc))) {
 				raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "greeting ", s->banner,
 				    s->banner_len, " is masked (Cisco PIX/ASA style)");
 				s->flags |= SMTP_F_REPORTED;
@@ -360,9 +366,14 @@ capture(struct smtp *s, int dir, const uint8_t *p, size_t n, size_t pos)
 	if (dir == SMTP_DIR_SERVER) {
 		if (s->phase != SMTP_PH_GREETING || (s->flags & SMTP_F_GOT_BANNER))
 			return;
-		for (size_t i = 0; i < n && s->banner_len < SMTP_BANNER_MAX; i++, pos++)
-			if (pos >= 4 && p[i] != '\r')
+		for (size_t i = 0; i < n; i++, pos++) {
+			if (pos < 4 || p[i] == '\r')
+				continue;
+			if (p[i] == '*' && s->banner_stars < UINT16_MAX)
+				s->banner_stars++;
+			if (s->banner_len < SMTP_BANNER_MAX)
 				s->banner[s->banner_len++] = (char)p[i];
+		}
 	} else if (s->flags & SMTP_F_HELO_ARG) {
 		for (size_t i = 0; i < n && s->helo_len < SMTP_HELO_MAX; i++, pos++)
 			if (pos >= 5 && p[i] != '\r')

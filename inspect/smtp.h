@@ -93,6 +93,7 @@ struct smtp {
 	uint16_t flags;               /* SMTP_F_* */
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
+	uint16_t banner_stars;        /* '*' bytes in the whole first greeting line (PIX masking) */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
 	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */
 	char     banner[SMTP_BANNER_MAX]; /* greeting text after "220 " (raw bytes, not terminated) */
