@@ -125,19 +125,15 @@ check: deps all
 
 # Replay every fixture capture and show the findings, one per line.
 DEMO_CONF := $(wildcard tests/fixtures/golden.conf)
+DEMO_JQ := if .event_type == "alert" then "  \(.alert.signature) [\(.alert.action), severity \(.alert.severity)] \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.alert.reason)" elif .event_type == "flow" then "  flow \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.flow.verdict)" else empty end
 demo: deps all
-	$(Q)set -e; found=0; \
+	$(Q)found=0; \
 	for f in tests/fixtures/*.pcap tests/fixtures/*.pcapng; do \
 		[ -f "$$f" ] || continue; found=1; \
 		echo "== $$f"; \
-		$(BIN) $(if $(DEMO_CONF),-c $(DEMO_CONF)) -r "$$f" -l - | \
-		jq -r 'if .event_type == "alert" then \
-			"  \(.alert.signature) [\(.alert.action), sev \(.alert.severity)] \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.alert.reason)" \
-		elif .event_type == "flow" then \
-			"  flow \(.flow_id) \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.flow.verdict)" \
-		else empty end'; \
+		$(BIN) $(if $(DEMO_CONF),-c $(DEMO_CONF)) -r "$$f" -l - | jq -r '$(DEMO_JQ)' || exit 1; \
 	done; \
-	[ $$found = 1 ] || echo "demo: no captures in tests/fixtures/ (make fixtures writes them)"
+	[ $$found = 1 ] || echo "demo: no captures in tests/fixtures/"
 
 install: $(BIN)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard $(DESTDIR)$(DOCDIR)
