@@ -372,7 +372,7 @@ eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
 
 /* Stable names of enum pkt_status values, as stats keys. */
 static const char *const decode_names[] = {
-	"ok", "not_tcp", "fragment", "truncated", "malformed", "unsupported_link",
+	"ok", "not_tcp", "fragment", "truncated", "malformed", "unsupported_link", "udp",
 };
 /* Stable names of enum gw_verdict values, as stats keys. */
 static const char *const verdict_names[GW_V_COUNT] = {

@@ -45,6 +45,8 @@
 
 #define PKT_PROTO_HOPOPTS 0
 #define PKT_PROTO_TCP     6
+#define PKT_PROTO_UDP     17
+#define PKT_UDP_HDR       8
 #define PKT_PROTO_ROUTING 43
 #define PKT_PROTO_FRAG    44
 #define PKT_PROTO_ESP     50
@@ -113,6 +115,28 @@ pkt_decode_tcp(struct pkt *p, const uint8_t *l4, size_t present, size_t wire)
 	return PKT_OK;
 }
 
+/* Decode the UDP header at l4 (for DNS answers that teach MX names). */
+static int
+pkt_decode_udp(struct pkt *p, const uint8_t *l4, size_t present, size_t wire)
+{
+	size_t ulen;
+	int rc;
+
+	p->l4 = l4;
+	p->l4_len = (uint32_t)present;
+	if ((rc = pkt_need(PKT_UDP_HDR, wire, present)) != PKT_OK)
+		return rc;
+	ulen = pkt_be16(l4 + 4);
+	if (ulen < PKT_UDP_HDR || ulen > wire)
+		return PKT_MALFORMED;
+	p->sport = pkt_be16(l4);
+	p->dport = pkt_be16(l4 + 2);
+	p->payload = l4 + PKT_UDP_HDR;
+	p->payload_len = (uint32_t)((present < ulen ? present : ulen) - PKT_UDP_HDR);
+	p->payload_wire_len = (uint32_t)(ulen - PKT_UDP_HDR);
+	return PKT_UDP;
+}
+
 /* Decode an IPv4 datagram of len captured bytes. */
 static int
 pkt_decode_v4(struct pkt *p, const uint8_t *ip, size_t len)
@@ -163,6 +187,8 @@ pkt_decode_v4(struct pkt *p, const uint8_t *ip, size_t len)
 			return PKT_TRUNCATED;
 		return PKT_FRAGMENT;
 	}
+	if (ip[9] == PKT_PROTO_UDP)
+		return pkt_decode_udp(p, ip + hl, l3_len - hl, tot - hl);
 	if (ip[9] != PKT_PROTO_TCP) {
 		p->l4 = ip + hl;
 		p->l4_len = (uint32_t)(l3_len - hl);
@@ -209,6 +235,9 @@ pkt_decode_v6(struct pkt *p, const uint8_t *ip, size_t len)
 		switch (nh) {
 		case PKT_PROTO_TCP:
 			return pkt_decode_tcp(p, ip + off, l3_len - off,
+			    wire - off);
+		case PKT_PROTO_UDP:
+			return pkt_decode_udp(p, ip + off, l3_len - off,
 			    wire - off);
 		case PKT_PROTO_HOPOPTS:
 		case PKT_PROTO_ROUTING:
@@ -393,6 +422,8 @@ pkt_status_name(int status)
 		return "malformed";
 	case PKT_UNSUPPORTED_LINK:
 		return "unsupported_link";
+	case PKT_UDP:
+		return "udp";
 	default:
 		return "unknown";
 	}

@@ -42,7 +42,8 @@ enum pkt_status {
 	PKT_FRAGMENT,        /* an IP fragment: the frag_* fields and l3 are set */
 	PKT_TRUNCATED,       /* capture shorter than the headers say */
 	PKT_MALFORMED,       /* impossible header values */
-	PKT_UNSUPPORTED_LINK /* a link type we do not decode */
+	PKT_UNSUPPORTED_LINK, /* a link type we do not decode */
+	PKT_UDP              /* a UDP datagram: addresses, ports and payload are set (DNS answers) */
 };
 
 /* An address: IPv4 uses the first 4 bytes, the rest stay zero. */
@@ -56,7 +57,7 @@ struct pkt {
 	uint8_t  tcp_flags;         /* PKT_TH_* */
 	uint8_t  ttl;               /* IPv4 TTL / IPv6 hop limit, for answers we forge */
 	uint8_t  proto;             /* transport protocol number (6 for TCP) */
-	uint16_t sport, dport;      /* host order */
+	uint16_t sport, dport;      /* host order (TCP or UDP) */
 	uint16_t win;               /* TCP window, host order */
 	uint16_t urg;               /* TCP urgent pointer, host order */
 	uint32_t seq, ack;          /* host order */

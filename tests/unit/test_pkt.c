@@ -558,6 +558,30 @@ test_ipv4_tso_zero_length(void **state)
 	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, len), PKT_MALFORMED);
 }
 
+/* UDP (DNS answers): ports and payload, lengths checked. */
+static void
+test_udp(void **state)
+{
+	uint8_t f[TP_BUF];
+	size_t len = tp_v4_tcp(f, 5, 5);
+	struct pkt p;
+
+	(void)state;
+	f[9] = 17;
+	tp_put16(f + 20, 53);
+	tp_put16(f + 22, 40000);
+	tp_put16(f + 24, (uint16_t)(len - 20));
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, len), PKT_UDP);
+	assert_int_equal(p.sport, 53);
+	assert_int_equal(p.dport, 40000);
+	assert_ptr_equal(p.payload, f + 28);
+	assert_int_equal(p.payload_len, len - 28);
+	tp_put16(f + 24, 7);           /* shorter than its own header */
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, len), PKT_MALFORMED);
+	tp_put16(f + 24, (uint16_t)(len - 20 + 1)); /* past the IP datagram */
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, len), PKT_MALFORMED);
+}
+
 static void
 test_ipv4_not_tcp(void **state)
 {
@@ -566,12 +590,12 @@ test_ipv4_not_tcp(void **state)
 	struct pkt p;
 
 	(void)state;
-	f[9] = 17;
+	f[9] = 47; /* GRE */
 	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, len), PKT_NOT_TCP);
 	assert_int_equal(p.af, 4);
-	assert_int_equal(p.proto, 17);
+	assert_int_equal(p.proto, 47);
 	assert_ptr_equal(p.l4, f + 20);
-	/* A short UDP datagram is still just "not TCP". */
+	/* A short GRE datagram is still just "not TCP". */
 	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, 24), PKT_NOT_TCP);
 }
 
@@ -677,11 +701,11 @@ test_ipv6_not_tcp(void **state)
 	assert_int_equal(p.af, 6);
 	tp_ip6(f, 59, 0);                /* no next header */
 	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, 40), PKT_NOT_TCP);
-	off = 40 + tp_ext(f + 40, 17, 0);
-	tp_ip6(f, 60, off - 40 + 8);     /* DSTOPTS -> UDP */
+	off = 40 + tp_ext(f + 40, 47, 0);
+	tp_ip6(f, 60, off - 40 + 8);     /* DSTOPTS -> GRE */
 	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, f, off + 8),
 	    PKT_NOT_TCP);
-	assert_int_equal(p.proto, 17);
+	assert_int_equal(p.proto, 47);
 	assert_ptr_equal(p.l4, f + off);
 	off = 40 + tp_ext(f + 40, 50, 0);
 	tp_ip6(f, 0, off - 40 + 8);      /* HBH -> ESP */
@@ -893,6 +917,7 @@ main(void)
 		cmocka_unit_test(test_ipv4_short_capture),
 		cmocka_unit_test(test_ipv4_tso_zero_length),
 		cmocka_unit_test(test_ipv4_not_tcp),
+		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_ipv4_fragments),
 		cmocka_unit_test(test_ipv6_ext_chain),
 		cmocka_unit_test(test_ipv6_not_tcp),
