@@ -289,7 +289,8 @@ pd_entry_copy(const struct pol_domain_entry *e, char *err, size_t errlen)
 		return NULL;
 	}
 	pe->e = *e;
-	pe->e.listed_mode = e->mode;
+	/* STALE means "lowered from enforce": remember what the source said. */
+	pe->e.listed_mode = (e->flags & POL_DOMAIN_F_STALE) ? POL_MODE_ENFORCE : e->mode;
 	s = (char *)&pe->mxv[np];
 	for (size_t i = 0; i < np; i++) {
 		memcpy(s, pat[i], plen[i] + 1);

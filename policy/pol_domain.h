@@ -61,7 +61,7 @@ void pol_warn(struct pol_warnings *w, const char *fmt, ...)
 struct pol_domain_entry {
 	const char *domain;        /* recipient domain ("example.net"), normalised in the table */
 	enum pol_mode mode;        /* mode in force (after any lowering at load) */
-	enum pol_mode listed_mode; /* mode as the source wrote it (set by the table from mode when adding) */
+	enum pol_mode listed_mode; /* mode as the source wrote it (set by pol_domain_add: enforce if STALE, else mode) */
 	enum pol_source source;    /* POL_SRC_CONFIG, POL_SRC_MTA_STS or POL_SRC_EFF */
 	uint16_t min_tls;          /* POL_TLS_*, 0 = the caller's default applies */
 	uint8_t  flags;            /* POL_DOMAIN_F_* */

@@ -37,7 +37,7 @@ td_add(struct pol_domain *t, struct pol_warnings *w, const char *domain,
 	e.n_mx = n_mx;
 	rc = pol_domain_add(t, &e, w, err, sizeof(err));
 	if (rc == -1)
-		print_message("add %s: %s\n", domain, err);
+		print_message("add %s: %s\n", domain != NULL ? domain : "(null)", err);
 	return rc;
 }
 

@@ -1,0 +1,479 @@
+/*
+ * test_pol_eff.c - unit tests for policy/pol_eff.c (EFF STARTTLS-Everywhere list).
+ *
+ * Loads the real, expired list from ../shared/data (or $STG_SHARED/data;
+ * tests run from the repo root) and checks counts, aliases, the expiry
+ * lowering and MX matching through it; small hand-written lists cover each
+ * validation error, the backwards timestamp and the RFC 3339 parser. The
+ * real list cut at many lengths must fail cleanly, never crash.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy/pol_eff.h"
+
+/* 2026-01-01T00:00:00Z: long after the real list expired (2020-06-03). */
+#define TE_NOW 1767225600
+/* The real list's timestamp and expiry, epoch seconds. */
+#define TE_LIST_TS 1589995512
+#define TE_LIST_EXP 1591205112
+/* Warnings kept per load. */
+#define TE_WARN 16
+
+/* The real list, read once. */
+static char *te_list;
+static size_t te_list_len;
+
+/* Read the real list from $STG_SHARED/data or ../shared/data. */
+static int
+te_setup(void **state)
+{
+	const char *shared = getenv("STG_SHARED");
+	char path[4096];
+	FILE *f;
+	long n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/data/eff-starttls-policy.json",
+	    shared != NULL && *shared ? shared : "../shared");
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		print_message("test_pol_eff: cannot open %s (set STG_SHARED): real-list tests skipped\n", path);
+		return 0;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+		te_list = malloc((size_t)n);
+		if (te_list != NULL && fread(te_list, 1, (size_t)n, f) == (size_t)n)
+			te_list_len = (size_t)n;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Free the real list. */
+static int
+te_teardown(void **state)
+{
+	(void)state;
+	free(te_list);
+	return 0;
+}
+
+/* Load text into a fresh table with the given now/prev/flags. */
+static int
+te_load(struct pol_domain *t, const char *json, size_t len, int64_t now,
+    int64_t prev, unsigned flags, struct pol_eff_info *info,
+    struct pol_warnings *w, char *err, size_t errlen)
+{
+	struct pol_eff_opts o = { .now = now, .prev_timestamp = prev, .flags = flags };
+
+	err[0] = '\0';
+	return pol_eff_load(t, json, len, &o, info, w, err, errlen);
+}
+
+/* The real list: counts, expiry lowering, aliases, MX matching. */
+static void
+test_real_list(void **state)
+{
+	char msgs[TE_WARN][POL_WARN_LEN], err[256];
+	struct pol_warnings w;
+	struct pol_eff_info info;
+	struct pol_domain_hit hit;
+	struct pol_domain *t;
+
+	(void)state;
+	if (te_list == NULL)
+		skip();
+	t = pol_domain_new();
+	pol_warn_init(&w, msgs, TE_WARN);
+	if (te_load(t, te_list, te_list_len, TE_NOW, 0, 0, &info, &w, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(info.timestamp, TE_LIST_TS);
+	assert_int_equal(info.expires, TE_LIST_EXP);
+	assert_int_equal(info.expired, 1);
+	assert_int_equal(info.n_policies, 926);
+	assert_int_equal(info.n_aliases, 4);
+	assert_int_equal(info.n_via_alias, 12);
+	assert_int_equal(info.n_enforce, 361);
+	assert_int_equal(info.n_testing, 565);
+	assert_int_equal(info.n_lowered, 361);
+	assert_int_equal(info.n_added, 926);
+	assert_int_equal(pol_domain_count(t), 926);
+	assert_int_equal(pol_domain_count_src(t, POL_SRC_EFF), 926);
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(msgs[0], "expired at 2020-06-03T17:25:12Z"));
+	assert_non_null(strstr(msgs[0], "testing"));
+
+	/* gmail.com: enforce in the list, testing because expired. */
+	assert_int_equal(pol_domain_find(t, "gmail.com", TE_NOW, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_TESTING);
+	assert_int_equal(hit.stale, 1);
+	assert_int_equal(hit.entry->mode, POL_MODE_TESTING);
+	assert_int_equal(hit.entry->listed_mode, POL_MODE_ENFORCE);
+	assert_int_equal(hit.entry->source, POL_SRC_EFF);
+	assert_int_equal(hit.entry->expires, TE_LIST_EXP);
+	assert_int_equal(hit.entry->fetched_at, TE_LIST_TS);
+	assert_int_equal(hit.entry->n_mx, 2);
+	assert_string_equal(hit.entry->mx[0], "gmail-smtp-in.l.google.com");
+	assert_string_equal(hit.entry->mx[1], "*.gmail-smtp-in.l.google.com");
+
+	/* hotmail.com: via the "outlook" alias. */
+	assert_int_equal(pol_domain_find(t, "Hotmail.COM.", TE_NOW, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_TESTING);
+	assert_int_equal(hit.stale, 0);
+	assert_int_equal(hit.entry->n_mx, 2);
+	assert_string_equal(hit.entry->mx[0], "*.olc.protection.outlook.com");
+	assert_string_equal(hit.entry->mx[1], "*.mail.protection.outlook.com");
+	assert_int_equal(pol_domain_find(t, "yahoo.com", TE_NOW, &hit), 1);
+	assert_int_equal(hit.entry->n_mx, 4);
+	assert_int_equal(pol_domain_find(t, "comcast.net", TE_NOW, &hit), 1);
+	assert_int_equal(hit.entry->listed_mode, POL_MODE_ENFORCE);
+	assert_int_equal(pol_domain_find(t, "mail.gmail.com", TE_NOW, &hit), 0);
+
+	/* MX names. */
+	assert_int_equal(pol_domain_match_mx(t, "gmail-smtp-in.l.google.com.", TE_NOW, &hit), 1);
+	assert_string_equal(hit.entry->domain, "gmail.com");
+	assert_string_equal(hit.pattern, "gmail-smtp-in.l.google.com");
+	assert_int_equal(pol_domain_match_mx(t, "ALT1.gmail-smtp-in.l.google.com", TE_NOW, &hit), 1);
+	assert_string_equal(hit.pattern, "*.gmail-smtp-in.l.google.com");
+	assert_int_equal(pol_domain_match_mx(t, "a.alt1.gmail-smtp-in.l.google.com", TE_NOW, &hit), 0);
+	assert_int_equal(pol_domain_match_mx(t, "hotmail-com.olc.protection.outlook.com", TE_NOW, &hit), 1);
+	assert_string_equal(hit.pattern, "*.olc.protection.outlook.com");
+	assert_int_equal(hit.matches, 4);   /* hotmail, live, msn, outlook */
+	assert_string_equal(hit.entry->domain, "hotmail.com");
+	assert_int_equal(pol_domain_match_mx(t, "mx1.comcast.net", TE_NOW, &hit), 1);
+	assert_string_equal(hit.entry->domain, "comcast.net");
+	assert_int_equal(hit.mode, POL_MODE_TESTING);
+	/* Yahoo: an exact pattern beats the ".am0.yahoodns.net" wildcard. */
+	assert_int_equal(pol_domain_match_mx(t, "mta5.am0.yahoodns.net", TE_NOW, &hit), 1);
+	assert_string_equal(hit.pattern, "mta5.am0.yahoodns.net");
+	assert_int_equal(pol_domain_match_mx(t, "mta9.am0.yahoodns.net", TE_NOW, &hit), 1);
+	assert_string_equal(hit.pattern, "*.am0.yahoodns.net");
+	/* The schema's "arbitrarily deep" suffix reading is not ours (RFC 8461). */
+	assert_int_equal(pol_domain_match_mx(t, "x.mta9.am0.yahoodns.net", TE_NOW, &hit), 0);
+	assert_int_equal(pol_domain_match_mx(t, "mx.example.invalid", TE_NOW, &hit), 0);
+	pol_domain_free(t);
+}
+
+/* The real list before it expired, and with enforce kept by option. */
+static void
+test_real_list_modes(void **state)
+{
+	char err[256];
+	struct pol_eff_info info;
+	struct pol_domain_hit hit;
+	struct pol_domain *t;
+
+	(void)state;
+	if (te_list == NULL)
+		skip();
+	t = pol_domain_new();
+	assert_int_equal(te_load(t, te_list, te_list_len, TE_LIST_TS + 3600, TE_LIST_TS, 0,
+	    &info, NULL, err, sizeof(err)), 0);
+	assert_int_equal(info.expired, 0);
+	assert_int_equal(info.n_lowered, 0);
+	assert_int_equal(pol_domain_find(t, "gmail.com", TE_LIST_TS + 3600, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_ENFORCE);
+	/* The same table later: lowered at lookup time once expired. */
+	assert_int_equal(pol_domain_find(t, "gmail.com", TE_LIST_EXP + 1, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_TESTING);
+	assert_int_equal(hit.stale, 1);
+	pol_domain_free(t);
+
+	t = pol_domain_new();
+	assert_int_equal(te_load(t, te_list, te_list_len, TE_NOW, 0, POL_EFF_F_KEEP_ENFORCE,
+	    &info, NULL, err, sizeof(err)), 0);
+	assert_int_equal(info.expired, 1);
+	assert_int_equal(info.n_lowered, 0);
+	assert_int_equal(pol_domain_find(t, "gmail.com", TE_NOW, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_ENFORCE);
+	assert_int_equal(hit.stale, 0);
+	/* Loading the same list twice into one table: every domain a conflict. */
+	{
+		char msgs[4][POL_WARN_LEN];
+		struct pol_warnings w;
+
+		pol_warn_init(&w, msgs, 4);
+		assert_int_equal(te_load(t, te_list, te_list_len, TE_NOW, 0, 0, &info, &w,
+		    err, sizeof(err)), 0);
+		assert_int_equal(info.n_added, 0);
+		assert_int_equal(w.n + w.lost, 927);   /* expiry + 926 duplicates */
+	}
+	pol_domain_free(t);
+}
+
+/* Timestamps: backwards refused, equal and forwards accepted. */
+static void
+test_timestamp_order(void **state)
+{
+	static const char list[] = "{\"timestamp\": 1000, \"expires\": 5000, \"version\": \"0.1\","
+	    "\"policy-aliases\": {}, \"policies\": {\"example.net\": {\"mode\": \"enforce\","
+	    "\"mxs\": [\"mx.example.net\"]}}}";
+	char err[256];
+	struct pol_eff_info info;
+	struct pol_domain *t = pol_domain_new();
+
+	(void)state;
+	assert_int_equal(te_load(t, list, strlen(list), 2000, 1001, 0, &info, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "backwards"));
+	assert_int_equal(pol_domain_count(t), 0);
+	assert_int_equal(te_load(t, list, strlen(list), 2000, 1000, 0, &info, NULL, err, sizeof(err)), 0);
+	assert_int_equal(info.timestamp, 1000);
+	assert_int_equal(info.expires, 5000);
+	assert_int_equal(info.expired, 0);
+	assert_int_equal(pol_domain_count(t), 1);
+	pol_domain_free(t);
+	t = pol_domain_new();
+	assert_int_equal(te_load(t, list, strlen(list), 2000, 999, 0, &info, NULL, err, sizeof(err)), 0);
+	pol_domain_free(t);
+	/* The real list after a newer one was loaded. */
+	if (te_list != NULL) {
+		t = pol_domain_new();
+		assert_int_equal(te_load(t, te_list, te_list_len, TE_NOW, TE_LIST_TS + 1, 0,
+		    &info, NULL, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "2020-05-20T17:25:12Z"));
+		assert_int_equal(pol_domain_count(t), 0);
+		pol_domain_free(t);
+	}
+}
+
+/* One bad list and a word its error must contain. */
+struct te_bad {
+	const char *json;
+	const char *want;
+};
+
+#define TE_HEAD "{\"timestamp\": \"2020-05-20T10:25:12Z\", \"expires\": \"2020-06-03T10:25:12Z\", " \
+	"\"version\": \"0.1\", "
+
+static const struct te_bad te_bads[] = {
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"ok.example\": {\"mode\": \"testing\", \"mxs\": [\"mx.ok.example\"]},"
+	    "\"bad.example\": {\"mode\": \"strict\", \"mxs\": [\"mx.bad.example\"]}}}", "bad.example\": unknown mode \"strict\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"none\", \"mxs\": [\"mx.bad.example\"]}}}", "unknown mode" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": 1, \"mxs\": [\"mx.bad.example\"]}}}", "unknown mode" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mxs\": [\"mx.bad.example\"]}}}", "bad.example\": missing \"mode\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\"}}}", "bad.example\": missing \"mxs\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\", \"mxs\": []}}}", "non-empty" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\", \"mxs\": \"mx.bad.example\"}}}", "non-empty" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\", \"mxs\": [7]}}}", "mxs[0] is not a string" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\", \"mxs\": [\"a..b\"]}}}", "empty label" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"mode\": \"enforce\", \"mxs\": [\"a.b\", \"a.b\"]}}}", "listed twice" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"policy-alias\": \"nope\"}}}", "bad.example\": unknown policy-alias \"nope\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"bad.example\": {\"policy-alias\": 3}}}", "not a string" },
+	{ TE_HEAD "\"policy-aliases\": {\"x\": {\"mode\": \"enforce\"}}, \"policies\": {}}", "policy-alias \"x\": missing \"mxs\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"localhost\": {\"mode\": \"enforce\", \"mxs\": [\"a.b\"]}}}", "no dot" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"a..b\": {\"mode\": \"enforce\", \"mxs\": [\"a.b\"]}}}", "bad domain" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"a.b\": []}}", "not an object" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": []}", "\"policies\"" },
+	{ TE_HEAD "\"policies\": {}}", "\"policy-aliases\"" },
+	{ TE_HEAD "\"policy-aliases\": {}, \"policies\": {\"a.b\": {\"mode\": \"enforce\", \"mxs\": [\"a.b\"]},"
+	    "\"a.b\": {\"mode\": \"testing\", \"mxs\": [\"a.b\"]}}}", "duplicate" },
+	{ "{\"timestamp\": \"2020-05-20\", \"expires\": 1, \"version\": \"0.1\", \"policy-aliases\": {}, \"policies\": {}}", "\"timestamp\"" },
+	{ "{\"timestamp\": -1, \"expires\": 1, \"version\": \"0.1\", \"policy-aliases\": {}, \"policies\": {}}", "\"timestamp\"" },
+	{ "{\"expires\": 1, \"version\": \"0.1\", \"policy-aliases\": {}, \"policies\": {}}", "missing \"timestamp\"" },
+	{ "{\"timestamp\": 1, \"version\": \"0.1\", \"policy-aliases\": {}, \"policies\": {}}", "missing \"expires\"" },
+	{ "{\"timestamp\": 1, \"expires\": 1, \"version\": \"0.2\", \"policy-aliases\": {}, \"policies\": {}}", "version \"0.2\"" },
+	{ "{\"timestamp\": 1, \"expires\": 1, \"policy-aliases\": {}, \"policies\": {}}", "missing \"version\"" },
+	{ "[1, 2]", "top level" },
+	{ "{\"timestamp\": 1,\n \"expires\": }", "line 2" },
+	{ "", "line" },
+};
+
+/* Every bad list fails with the expected words and adds nothing. */
+static void
+test_bad_lists(void **state)
+{
+	char err[256];
+	struct pol_domain *t = pol_domain_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(te_bads) / sizeof(te_bads[0]); i++) {
+		const struct te_bad *b = &te_bads[i];
+		int rc = te_load(t, b->json, strlen(b->json), TE_NOW, 0, 0, NULL, NULL,
+		    err, sizeof(err));
+
+		if (rc != -1)
+			fail_msg("row %zu: accepted", i);
+		if (strstr(err, b->want) == NULL)
+			fail_msg("row %zu: error \"%s\" lacks \"%s\"", i, err, b->want);
+		assert_int_equal(pol_domain_count(t), 0);
+	}
+	pol_domain_free(t);
+}
+
+/* Warnings: unknown keys ignored, alias with extra fields, expires < timestamp. */
+static void
+test_warnings(void **state)
+{
+	static const char list[] = "{\"timestamp\": 100, \"expires\": 50, \"version\": \"0.1\", \"author\": \"me\","
+	    "\"extra\": 1, \"policy-aliases\": {\"a\": {\"mode\": \"enforce\", \"mxs\": [\".A.example\"], \"x\": 1}},"
+	    "\"policies\": {\"B.example\": {\"policy-alias\": \"a\", \"mode\": \"testing\"},"
+	    "\"b.example.\": {\"mode\": \"testing\", \"mxs\": [\"mx.b.example\"]}}}";
+	char msgs[TE_WARN][POL_WARN_LEN], err[256];
+	struct pol_warnings w;
+	struct pol_eff_info info;
+	struct pol_domain_hit hit;
+	struct pol_domain *t = pol_domain_new();
+
+	(void)state;
+	pol_warn_init(&w, msgs, TE_WARN);
+	assert_int_equal(te_load(t, list, strlen(list), 10, 0, 0, &info, &w, err, sizeof(err)), 0);
+	/* extra key, expires<timestamp, alias key x, fields next to alias, duplicate b.example */
+	assert_int_equal(w.n, 5);
+	assert_non_null(strstr(msgs[0], "\"extra\""));
+	assert_non_null(strstr(msgs[1], "before its timestamp"));
+	assert_non_null(strstr(msgs[2], "\"x\""));
+	assert_non_null(strstr(msgs[3], "next to"));
+	assert_non_null(strstr(msgs[4], "defined twice"));
+	assert_int_equal(info.n_policies, 2);
+	assert_int_equal(info.n_added, 1);
+	assert_int_equal(pol_domain_find(t, "b.example", 10, &hit), 1);
+	assert_int_equal(hit.mode, POL_MODE_ENFORCE);
+	assert_string_equal(hit.entry->mx[0], "*.a.example");
+	pol_domain_free(t);
+}
+
+/* Cut the real list (or a small one) at many lengths: clean errors only. */
+static void
+test_truncated(void **state)
+{
+	static const char small[] = TE_HEAD "\"policy-aliases\": {\"g\": {\"mode\": \"testing\", \"mxs\": [\"a.b\"]}},"
+	    "\"policies\": {\"x.example\": {\"policy-alias\": \"g\"}, \"y.example\": {\"mode\": \"enforce\", \"mxs\": [\".y.example\"]}}}";
+	char err[256];
+	struct pol_domain *t = pol_domain_new();
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(small) - 1; n++) {
+		char *cut = malloc(n + 1);
+
+		memcpy(cut, small, n);
+		assert_int_equal(te_load(t, cut, n, TE_NOW, 0, 0, NULL, NULL, err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+		free(cut);
+	}
+	assert_int_equal(te_load(t, small, sizeof(small) - 1, TE_NOW, 0, 0, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(pol_domain_count(t), 2);
+	pol_domain_free(t);
+	if (te_list == NULL)
+		return;
+	t = pol_domain_new();
+	for (size_t n = 0; n < te_list_len - 1; n += 1009) {
+		char *cut = malloc(n + 1);
+
+		memcpy(cut, te_list, n);
+		assert_int_equal(te_load(t, cut, n, TE_NOW, 0, 0, NULL, NULL, err, sizeof(err)), -1);
+		free(cut);
+	}
+	assert_int_equal(pol_domain_count(t), 0);
+	pol_domain_free(t);
+}
+
+/* One RFC 3339 case; ok = 0 means refused. */
+struct te_time {
+	const char *s;
+	int ok;
+	int64_t want;
+};
+
+static const struct te_time te_times[] = {
+	{ "2020-05-20T10:25:12.710034-07:00", 1, 1589995512 },
+	{ "2020-06-03T10:25:12.710055-07:00", 1, 1591205112 },
+	{ "2020-05-20T17:25:12Z", 1, 1589995512 },
+	{ "2020-05-20t17:25:12z", 1, 1589995512 },
+	{ "1970-01-01T00:00:00Z", 1, 0 },
+	{ "1970-01-01T00:00:00+00:00", 1, 0 },
+	{ "2000-02-29T00:00:00Z", 1, 951782400 },
+	{ "2026-11-28T22:12:34+05:30", 1, 1795884154 },
+	{ "9999-12-31T23:59:59Z", 1, 253402300799LL },
+	{ "1000-01-01T00:00:00Z", 1, -30610224000LL },
+	{ "2020-05-20T10:25:12.1Z", 1, 1589970312 },
+	{ "1900-02-29T00:00:00Z", 0, 0 },
+	{ "2021-02-29T00:00:00Z", 0, 0 },
+	{ "2020-04-31T00:00:00Z", 0, 0 },
+	{ "2020-13-01T00:00:00Z", 0, 0 },
+	{ "2020-00-01T00:00:00Z", 0, 0 },
+	{ "2020-01-00T00:00:00Z", 0, 0 },
+	{ "2020-01-01T24:00:00Z", 0, 0 },
+	{ "2020-01-01T00:60:00Z", 0, 0 },
+	{ "2020-01-01T00:00:60Z", 0, 0 },
+	{ "2020-01-01T00:00:00", 0, 0 },
+	{ "2020-01-01T00:00:00.Z", 0, 0 },
+	{ "2020-01-01T00:00:00+0100", 0, 0 },
+	{ "2020-01-01T00:00:00+01:00x", 0, 0 },
+	{ "2020-01-01 00:00:00Z", 0, 0 },
+	{ "0999-01-01T00:00:00Z", 0, 0 },
+	{ "2020-1-01T00:00:00Z", 0, 0 },
+	{ "", 0, 0 },
+};
+
+/* RFC 3339 parsing, and formatting back. */
+static void
+test_time(void **state)
+{
+	char buf[POL_EFF_TIME_BUF];
+	int64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(te_times) / sizeof(te_times[0]); i++) {
+		const struct te_time *c = &te_times[i];
+		int rc = pol_eff_time_parse(c->s, &v);
+
+		if (c->ok && (rc != 0 || v != c->want))
+			fail_msg("\"%s\": rc %d value %lld, want %lld", c->s, rc, (long long)v,
+			    (long long)c->want);
+		if (!c->ok && rc != -1)
+			fail_msg("\"%s\": accepted as %lld", c->s, (long long)v);
+	}
+	assert_int_equal(pol_eff_time_parse(NULL, &v), -1);
+	pol_eff_time_format(1591205112, buf, sizeof(buf));
+	assert_string_equal(buf, "2020-06-03T17:25:12Z");
+	pol_eff_time_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	pol_eff_time_format(951782400 + 86399, buf, sizeof(buf));
+	assert_string_equal(buf, "2000-02-29T23:59:59Z");
+	pol_eff_time_format(-1, buf, sizeof(buf));
+	assert_string_equal(buf, "1969-12-31T23:59:59Z");
+	/* Round trip over a range of days. */
+	for (int64_t t = -86400LL * 800; t < 86400LL * 40000; t += 86400LL * 13 + 3601) {
+		pol_eff_time_format(t, buf, sizeof(buf));
+		assert_int_equal(pol_eff_time_parse(buf, &v), 0);
+		assert_int_equal(v, t);
+	}
+}
+
+/* Size limit refused before parsing. */
+static void
+test_too_big(void **state)
+{
+	char err[256];
+	struct pol_domain *t = pol_domain_new();
+
+	(void)state;
+	assert_int_equal(te_load(t, "{}", (size_t)POL_EFF_MAX_BYTES + 1, TE_NOW, 0, 0, NULL,
+	    NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bytes"));
+	pol_domain_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_list),
+		cmocka_unit_test(test_real_list_modes),
+		cmocka_unit_test(test_timestamp_order),
+		cmocka_unit_test(test_bad_lists),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_too_big),
+	};
+
+	return cmocka_run_group_tests(tests, te_setup, te_teardown);
+}
