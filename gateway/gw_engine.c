@@ -148,7 +148,8 @@ decided_verdict(const struct flow *f)
 	case SMTP_PH_PLAIN:
 		return "plaintext";
 	case SMTP_PH_LOST:
-		return "not_inspected";
+		return (f->smtp.raised & (1u << SIG_TLS_HANDSHAKE_FAILED)) ? "tls_failed" :
+		    "not_inspected";
 	default:
 		return "incomplete";
 	}

@@ -33,7 +33,7 @@ void eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f,
     enum sig sig, const char *reason, int blocked, const struct pol_match *pm);
 
 /* One summary per finished SMTP session. verdict: "tls", "plaintext",
- * "blocked", "not_inspected", "incomplete". */
+ * "blocked", "tls_failed", "not_inspected", "incomplete". */
 void eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
     const char *verdict, const struct pol_match *pm);
 

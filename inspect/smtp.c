@@ -301,12 +301,14 @@ reply_done(struct smtp *s, struct smtp_out *out, int code, const char *h, size_t
 			s->phase = SMTP_PH_TLS_CH;
 			start_tls(s, SMTP_DIR_CLIENT);
 		} else {
+			/* Only the head of the reply is kept: mark a cut quote. */
+			const char *more = line_content(&s->dir[SMTP_DIR_SERVER]) > hl ? "..." : "";
 			if ((code == 500 || code == 502) && (s->flags & SMTP_F_OFFERED))
 				raise_quoted(s, out, SIG_STARTTLS_STRIPPED,
-				    "advertised STARTTLS answered as unknown command: ", h, hl, "");
+				    "advertised STARTTLS answered as unknown command: ", h, hl, more);
 			else
 				raise_quoted(s, out, SIG_STARTTLS_REJECTED,
-				    "server refused STARTTLS: ", h, hl, "");
+				    "server refused STARTTLS: ", h, hl, more);
 			s->flags |= SMTP_F_REPORTED;
 			s->phase = SMTP_PH_CMD;
 		}
