@@ -62,10 +62,13 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
+BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_BIN   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
 BIN := $(BUILD)/starttls-guard
 
 .PHONY: all tests deps check check-unit check-asan check-golden check-badinput \
-	check-integ demo install uninstall clean fixtures bench
+	check-integ demo install uninstall clean fixtures bench bench-tools
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -101,6 +104,12 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libstg.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# Benchmark tools read and write captures only: libpcap, no engine.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 deps:
 	$(Q)sh .ci/install-deps
 
@@ -134,6 +143,13 @@ demo: deps all
 		$(BIN) $(if $(DEMO_CONF),-c $(DEMO_CONF)) -r "$$f" -l - | jq -r '$(DEMO_JQ)' || exit 1; \
 	done; \
 	[ $$found = 1 ] || echo "demo: no captures in tests/fixtures/"
+
+# Offline benchmarks against the floor, ndpiReader and tshark, and memory
+# per flow (bench/README.md). BENCH_MB=50 makes it quick.
+bench-tools: $(BIN) $(BENCH_BIN)
+
+bench: bench-tools
+	$(Q)BUILD=$(BUILD) sh bench/run.sh
 
 install: $(BIN)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard $(DESTDIR)$(DOCDIR)
