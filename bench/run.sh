@@ -97,12 +97,16 @@ if need tshark tshark; then
 	T_TSHARK=$(best_of tshark -r "$TMP/mixed.pcap" -Y smtp)
 fi
 T_PLAIN=$(best_of "$GW" -r "$TMP/plain.pcap" -l /dev/null)
+# Start-up and tear-down alone: a capture of one SYN, default configuration.
+"$GEN" -k syn -n 1 "$TMP/one.pcap" 2>/dev/null
+T_START=$(best_of "$GW" -r "$TMP/one.pcap" -l /dev/null)
 
 row() { printf '   %-34s %10s %10s\n' "$1" "$2" "$3"; }
 row name seconds "x floor"
 row "floor (headers, libpcap)" "$T_FLOOR" 1.000
 row "floor (all bytes)" "$T_FLOOR_ALL" "$(div "$T_FLOOR_ALL" "$T_FLOOR")"
 row "starttls-guard -r" "$T_GW" "$(div "$T_GW" "$T_FLOOR")"
+row "  of which start-up (1-packet run)" "$T_START" "$(div "$T_START" "$T_FLOOR")"
 if [ -n "$T_NDPI" ]; then
 	row "ndpiReader -i" "$T_NDPI" "$(div "$T_NDPI" "$T_FLOOR")"
 else
@@ -152,7 +156,7 @@ echo "   baseline (1 flow, max_flows 1024): $BASE KiB"
 printf '   %-10s %-10s %12s %14s\n' flows max_flows "peak RSS KiB" "bytes per flow"
 LAST_RSS=""
 for n in $FLOWS; do
-	mf=$(( n + n / 16 + 1024 ))
+	mf=$(( n + 1024 ))
 	rss=$(rss_kib "$n" "$mf")
 	printf '   %-10s %-10s %12s %14s\n' "$n" "$mf" "$rss" \
 		"$(awk -v r="$rss" -v b="$BASE" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1024 / n }')"
