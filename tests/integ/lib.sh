@@ -45,6 +45,9 @@ check() {
 	if "$@"; then ok "$desc"; else fail "$desc"; fi
 }
 
+# not COMMAND...: succeeds when the command fails.
+not() { ! "$@"; }
+
 # wait_until SECONDS COMMAND...: poll every 0.1 s until the command succeeds.
 wait_until() {
 	local limit=$(( $1 * 10 )) i=0
