@@ -374,13 +374,14 @@ eff_add_all(struct pol_domain *t, json_t *aliases, json_t *policies,
 		else if (info->expired && p.mode == POL_MODE_ENFORCE) {
 			e.mode = POL_MODE_TESTING;
 			e.flags |= POL_DOMAIN_F_STALE;
-			info->n_lowered++;
 		}
 		rc = pol_domain_add(t, &e, w, err, errlen);
 		if (rc == -1)
 			return -1;
-		if (rc == 0)
+		if (rc == 0) {
 			info->n_added++;
+			info->n_lowered += (e.flags & POL_DOMAIN_F_STALE) != 0;
+		}
 	}
 	return 0;
 }

@@ -48,7 +48,7 @@ struct pol_eff_info {
 	size_t  n_via_alias;   /* domains whose policy is a policy-alias */
 	size_t  n_enforce;     /* domains listed as enforce (before any lowering) */
 	size_t  n_testing;     /* domains listed as testing */
-	size_t  n_lowered;     /* enforce domains lowered to testing because expired */
+	size_t  n_lowered;     /* added entries lowered from enforce to testing (expired) */
 	size_t  n_added;       /* entries added to the table (duplicates excluded) */
 };
 
