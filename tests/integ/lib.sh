@@ -105,14 +105,15 @@ topo_up() {
 	"$TOPO" up || fail "cannot build the namespaces"
 }
 
-# gw_conf FILE MODE_FOR_SERVER [DEFAULT_MODE]: the gateway's configuration.
+# gw_conf FILE MODE_FOR_SERVER [DEFAULT_MODE]: the gateway's configuration
+# (GW_USER: nfqueue.user, the account it drops privileges to).
 gw_conf() {
 	cat >"$1" <<CONF
 ports = [ 25 ];
 eve = { file = "$EVE"; };
 engine = { idle_timeout = 120; };
 nfqueue = { fail_open = true; queue_maxlen = 4096; rcvbuf = 4194304;
-            bypass_mark = $MARK; };
+            bypass_mark = $MARK; user = "${GW_USER:-}"; };
 policy = {
   default = { mode = "${3:-testing}"; };
   rules = ( { match = "203.0.113.0/24"; mode = "$2"; },

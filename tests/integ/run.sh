@@ -1,0 +1,62 @@
+#!/bin/sh
+# run.sh [BUILD] - the integration tests: real Postfix, real NFQUEUE, in
+# stg-* network namespaces (documentation addresses only). Needs root, the
+# packages in tests/integ/packages.txt and a built tree (BUILD, default
+# build). Runs every tests/integ/t*.sh (or those named in TESTS="t1 t4"),
+# each with a time limit; prints "N passed, N failed"; exits 1 on failure.
+# Each test cleans up after itself; this script checks that no stg-*
+# namespace is left behind.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${1:-build}
+export BUILD
+LIMIT=${TEST_TIMEOUT:-240}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "integ: needs root"
+	exit 1
+fi
+missing=""
+for cmd in postfix postqueue swaks openssl tcpdump jq python3 iptables ip6tables ip timeout; do
+	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $cmd"
+done
+if [ -n "$missing" ]; then
+	echo "integ: missing commands:$missing (see tests/integ/packages.txt)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if ip netns list 2>/dev/null | grep -q '^stg-'; then
+	echo "integ: stg-* namespaces exist already; removing them"
+	sh netns-scripts/topo.sh down
+fi
+
+pass=0 fail=0 failed=""
+for t in tests/integ/t*.sh; do
+	name=$(basename "$t" .sh)
+	if [ -n "${TESTS:-}" ]; then
+		case " $TESTS " in *" ${name%%_*} "*|*" $name "*) ;; *) continue ;; esac
+	fi
+	echo "=== $name"
+	start=$(date +%s)
+	timeout -k 10 "$LIMIT" bash "$t"
+	rc=$?
+	end=$(date +%s)
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1))
+		echo "=== $name: ok ($((end - start)) s)"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		[ $rc -eq 124 ] && echo "=== $name: timed out after $LIMIT s"
+		echo "=== $name: FAILED ($((end - start)) s)"
+	fi
+	if ip netns list 2>/dev/null | grep -q '^stg-'; then
+		echo "=== $name left stg-* namespaces behind"
+		sh netns-scripts/topo.sh down
+		fail=$((fail + 1))
+		failed="$failed $name(cleanup)"
+	fi
+done
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
