@@ -254,6 +254,24 @@ ooo_add(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq, const uint8_t *
 	return res;
 }
 
+/* Deliver the first buffered chunk and give it back; returns the stop
+ * request. Unlinked before delivery, so the list is sound whatever the
+ * callback does. */
+static int
+ooo_pop_emit(struct tcp_pool *pool, struct tcp_half *h, tcp_deliver_fn deliver,
+    void *ctx, int *res)
+{
+	uint32_t idx = h->ooo;
+	struct tcp_chunk *c = &pool->c[idx];
+	int stop;
+
+	h->ooo = c->next;
+	h->ooo_n--;
+	stop = emit(pool, h, c->data, c->len, deliver, ctx, res);
+	chunk_put(pool, idx);
+	return stop;
+}
+
 int
 tcp_reasm_push(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq,
     const uint8_t *data, uint32_t len, tcp_deliver_fn deliver, void *ctx)
@@ -302,25 +320,12 @@ tcp_reasm_push(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq,
 		seq += k;
 		data += k;
 		len -= k;
-		/* Unlink before delivering: the callback may release the half. */
-		uint32_t idx = h->ooo;
-		h->ooo = c->next;
-		h->ooo_n--;
-		int stop = emit(pool, h, c->data, c->len, deliver, ctx, &res);
-		chunk_put(pool, idx);
-		if (stop)
+		if (ooo_pop_emit(pool, h, deliver, ctx, &res))
 			return res;
 	}
 	/* Drain chunks that now continue the stream. */
-	while (h->ooo && pool->c[h->ooo].seq == h->next_seq) {
-		uint32_t idx = h->ooo;
-		struct tcp_chunk *c = &pool->c[idx];
-		h->ooo = c->next;
-		h->ooo_n--;
-		int stop = emit(pool, h, c->data, c->len, deliver, ctx, &res);
-		chunk_put(pool, idx);
-		if (stop)
+	while (h->ooo && pool->c[h->ooo].seq == h->next_seq)
+		if (ooo_pop_emit(pool, h, deliver, ctx, &res))
 			return res;
-	}
 	return res;
 }
