@@ -148,25 +148,93 @@ pend_pop(struct smtp *s)
 	}
 }
 
-/* A cleartext mail transaction starts: the session heads into plaintext. */
+void
+smtp_plain_findings(struct smtp *s, struct smtp_out *out)
+{
+	s->flags &= (uint16_t)~SMTP_F_OWED;
+	if (s->flags & SMTP_F_REPORTED)
+		return;
+	if (s->flags & SMTP_F_RECENT_FAIL)
+		smtp_raise(s, out, SIG_TLS_FALLBACK,
+		    "plaintext MAIL FROM shortly after a failed TLS attempt to this server");
+	else if (s->flags & SMTP_F_EXPECT)
+		smtp_raise(s, out, SIG_STARTTLS_DOWNGRADE,
+		    (s->flags & SMTP_F_OFFERED) ?
+		    "mail transaction in plaintext although the server offered STARTTLS" :
+		    "mail transaction in plaintext to a server expected to use STARTTLS");
+	else
+		smtp_raise(s, out, SIG_STARTTLS_MISSING,
+		    "mail transaction started without TLS");
+}
+
+uint64_t
+smtp_name_hash(const char *name, size_t len)
+{
+	uint64_t h = SMTP_NAME_HASH_INIT;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint64_t)lc((unsigned char)name[i])) * SMTP_NAME_HASH_PRIME;
+	return h;
+}
+
+/* A cleartext mail transaction starts: the session heads into plaintext,
+ * unless the caller wants to see the first recipient's domain first. */
 static void
 plaintext_mail(struct smtp *s, struct smtp_out *out)
 {
 	s->flags |= SMTP_F_MAIL;
-	if (!(s->flags & SMTP_F_REPORTED)) {
-		if (s->flags & SMTP_F_RECENT_FAIL)
-			smtp_raise(s, out, SIG_TLS_FALLBACK,
-			    "plaintext MAIL FROM shortly after a failed TLS attempt to this server");
-		else if (s->flags & SMTP_F_EXPECT)
-			smtp_raise(s, out, SIG_STARTTLS_DOWNGRADE,
-			    (s->flags & SMTP_F_OFFERED) ?
-			    "MAIL FROM in plaintext although the server offered STARTTLS" :
-			    "MAIL FROM in plaintext to a server expected to use STARTTLS");
-		else
-			smtp_raise(s, out, SIG_STARTTLS_MISSING,
-			    "mail transaction started without TLS");
-	}
+	if (s->flags & SMTP_F_DEFER)
+		return;
+	smtp_plain_findings(s, out);
 	decide(s, out, SMTP_PH_PLAIN);
+}
+
+/* The first RCPT after a deferred MAIL: decide, and leave the finding to
+ * the caller, who looks the domain up (SMTP_F_OWED). */
+static void
+plaintext_rcpt(struct smtp *s, struct smtp_out *out)
+{
+	if (s->flags & SMTP_F_RDOM) {
+		s->flags |= SMTP_F_RCPT;
+		if (s->flags & SMTP_F_RDOT)
+			s->flags &= (uint16_t)~SMTP_F_RDOT; /* a trailing dot is not part of the name */
+	}
+	s->flags &= (uint16_t)~SMTP_F_RDOM;
+	s->flags |= SMTP_F_OWED;
+	decide(s, out, SMTP_PH_PLAIN);
+}
+
+/* Hash the domain of a RCPT line's address as its bytes stream by: the
+ * part after the last '@', up to '>' or a space. */
+static void
+rcpt_domain(struct smtp *s, const uint8_t *p, size_t n, size_t pos)
+{
+	for (size_t i = 0; i < n; i++, pos++) {
+		uint8_t c = p[i];
+
+		if (pos < 5 || c == '\r')
+			continue;
+		if (c == '@') {
+			s->flags |= SMTP_F_RDOM;
+			s->flags &= (uint16_t)~SMTP_F_RDOT;
+			s->rcpt_hash = SMTP_NAME_HASH_INIT;
+		} else if (c == '>' || c == ' ' || c == '\t') {
+			if (s->flags & SMTP_F_RDOM)
+				s->flags |= SMTP_F_RCPT;
+			s->flags &= (uint16_t)~(SMTP_F_RDOM | SMTP_F_RDOT);
+		} else if (s->flags & SMTP_F_RDOM) {
+			if (s->flags & SMTP_F_RDOT) {
+				s->rcpt_hash = (s->rcpt_hash ^ '.') * SMTP_NAME_HASH_PRIME;
+				s->flags &= (uint16_t)~SMTP_F_RDOT;
+			}
+			if (c == '.')
+				s->flags |= SMTP_F_RDOT;
+			else
+				s->rcpt_hash = (s->rcpt_hash ^ (uint64_t)lc(c)) * SMTP_NAME_HASH_PRIME;
+		}
+	}
 }
 
 /* Bytes of the current line without a trailing CR. */
@@ -216,6 +284,12 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	if (full == 5 && word_is(h, 5, "mail:")) {
 		plaintext_mail(s, out);
 		return;
+	}
+	if ((full == 4 && word_is(h, 4, "rcpt")) || (full == 5 && word_is(h, 5, "rcpt:"))) {
+		if ((s->flags & (SMTP_F_DEFER | SMTP_F_MAIL)) == (SMTP_F_DEFER | SMTP_F_MAIL)) {
+			plaintext_rcpt(s, out);
+			return;
+		}
 	}
 	if (full == 8 && word_is(h, 8, "starttls")) {
 		k = SMTP_CMD_STARTTLS;
@@ -380,6 +454,11 @@ capture(struct smtp *s, int dir, const uint8_t *p, size_t n, size_t pos)
 		for (size_t i = 0; i < n && s->helo_len < SMTP_HELO_MAX; i++, pos++)
 			if (pos >= 5 && p[i] != '\r')
 				s->helo[s->helo_len++] = (char)p[i];
+	} else if ((s->flags & (SMTP_F_DEFER | SMTP_F_MAIL | SMTP_F_RCPT)) ==
+	    (SMTP_F_DEFER | SMTP_F_MAIL) && pos + n > 5 &&
+	    s->dir[SMTP_DIR_CLIENT].head_len >= 5 &&
+	    word_is(s->dir[SMTP_DIR_CLIENT].u.head, 4, "rcpt")) {
+		rcpt_domain(s, p, n, pos);
 	}
 }
 

@@ -32,8 +32,8 @@
 /* Bytes of each line kept for parsing: "250-" + a 12-byte keyword. */
 #define SMTP_HEAD_MAX    16
 /* Banner and HELO name as reported in events; longer ones are cut. */
-#define SMTP_BANNER_MAX  40
-#define SMTP_HELO_MAX    32
+#define SMTP_BANNER_MAX  32
+#define SMTP_HELO_MAX    24
 /* Commands awaiting a reply that we track by kind (PIPELINING). */
 #define SMTP_PENDING_MAX 8
 /* Findings one push can produce: each signature is raised at most once per
@@ -59,11 +59,16 @@ enum smtp_phase {
 #define SMTP_F_RECENT_FAIL 0x0010 /* a TLS attempt to this server failed lately (set by caller) */
 #define SMTP_F_REPORTED   0x0020 /* a STARTTLS-class finding was raised already */
 #define SMTP_F_MAIL       0x0040 /* MAIL FROM seen */
-#define SMTP_F_IN_BANNER  0x0080 /* the current server reply is the greeting */
-#define SMTP_F_IN_EHLO    0x0100 /* the current server reply answers EHLO */
+#define SMTP_F_DEFER      0x0080 /* nothing matched the server, but a recipient domain may:
+                                    at MAIL do not decide, decide at the first RCPT (set by caller) */
+#define SMTP_F_RCPT       0x0100 /* rcpt_hash holds the first plaintext RCPT's domain */
 #define SMTP_F_HELO_ARG   0x0200 /* the current client line is EHLO/HELO: copy its argument */
 #define SMTP_F_GOT_HELO   0x0400 /* helo[] holds a name: do not overwrite */
 #define SMTP_F_GOT_BANNER 0x0800 /* banner[] is complete */
+#define SMTP_F_RDOM       0x1000 /* inside the current RCPT line's domain (after '@') */
+#define SMTP_F_RDOT       0x2000 /* a '.' of that domain waits: hashed only if more follows */
+#define SMTP_F_OWED       0x4000 /* decided plaintext at RCPT: the caller raises the finding
+                                    (smtp_plain_findings) once it knows the domain's policy */
 
 /* Direction of bytes: from the side that opened the connection, or back. */
 #define SMTP_DIR_CLIENT 0
@@ -94,6 +99,7 @@ struct smtp {
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
 	uint16_t banner_stars;        /* '*' bytes in the whole first greeting line (PIX masking) */
+	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
 	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */
 	char     banner[SMTP_BANNER_MAX]; /* greeting text after "220 " (raw bytes, not terminated) */
@@ -121,6 +127,19 @@ void smtp_end(struct smtp *s, int by_rst, struct smtp_out *out);
 /* Add a finding the caller detected (TCP layer) with the same once-per-flow
  * rule. Returns 1 if added. */
 int smtp_raise(struct smtp *s, struct smtp_out *out, enum sig sig, const char *reason);
+
+/* A mail transaction went plaintext: raise tls_fallback, starttls_downgrade
+ * or starttls_missing as the flags say (nothing if already reported). For a
+ * caller that decided the domain's policy after SMTP_F_OWED. */
+void smtp_plain_findings(struct smtp *s, struct smtp_out *out);
+
+/* Hash of a domain name as smtp.rcpt_hash holds it: FNV-1a 64 over the
+ * lower-cased bytes, a trailing dot ignored. Policy tables index their
+ * domains with the same function. */
+uint64_t smtp_name_hash(const char *name, size_t len);
+
+#define SMTP_NAME_HASH_INIT 0xcbf29ce484222325ULL
+#define SMTP_NAME_HASH_PRIME 0x100000001b3ULL
 
 /* Is the phase a decided one? */
 static inline int

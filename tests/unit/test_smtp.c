@@ -225,7 +225,7 @@ static const struct dialogue dialogues[] = {
 		     CLI("HELO client.example.org\r\n"), SRV("250 ****************\r\n"),
 		     MAIL, END } },
 	{ .name = "banner_with_few_stars", .phase = SMTP_PH_TLS,
-	  .banner = "mx.example.net ESMTP *** no UCE ***",
+	  .banner = "mx.example.net ESMTP *** no UCE ", /* cut at SMTP_BANNER_MAX */
 	  .steps = { SRV("220 mx.example.net ESMTP *** no UCE ***\r\n"), EHLO, EHLO_TLS,
 		     STLS, READY, CH, SH, END } },
 
@@ -440,11 +440,11 @@ static const struct dialogue dialogues[] = {
 		     EHLO, SRV_R("250-mx.example.net\r\n250 XXXXXXXX\r\n", STRIPPED),
 		     MAIL, END } },
 	{ .name = "banner_cut", .phase = SMTP_PH_TLS,
-	  .banner = "mx.example.net ESMTP 0123456789abcdefghi",
+	  .banner = "mx.example.net ESMTP 0123456789a", /* SMTP_BANNER_MAX (32) bytes */
 	  .steps = { SRV("220 mx.example.net ESMTP 0123456789abcdefghijklmnopqrstuvwxyz.!\r\n"),
 		     EHLO, EHLO_TLS, STLS, READY, CH, SH, END } },
 	{ .name = "helo_cut", .phase = SMTP_PH_TLS,
-	  .helo = "a-very-long-client-name.mail.exa",
+	  .helo = "a-very-long-client-name.", /* SMTP_HELO_MAX (24) bytes */
 	  .steps = { BANNER, CLI("EHLO a-very-long-client-name.mail.example.org.example\r\n"),
 		     EHLO_TLS, STLS, READY, CH, SH, END } },
 	{ .name = "helo_first_name_kept", .phase = SMTP_PH_TLS,
@@ -834,15 +834,68 @@ make_long_lines(void)
 	memcpy(ok_long_srv + OKLONG_N - 2, "\r\n", 2);
 }
 
+/* Recipient-domain deferral (SMTP_F_DEFER): MAIL does not decide, the first
+ * RCPT does, with its domain hashed (case, trailing dot, last '@'), at
+ * every split of the client's bytes. */
+static void
+test_defer_rcpt(void **state)
+{
+	static const char *const srv[] = {
+		"220 mx.example.net ESMTP\r\n", "250 mx.example.net\r\n", "250 ok\r\n",
+	};
+	static const struct {
+		const char *rcpt;  /* the RCPT line */
+		const char *want;  /* its domain, NULL = none */
+	} cases[] = {
+		{ "RCPT TO:<bob@Example.NET.>\r\n", "example.net" },
+		{ "rcpt to:<\"a@b\"@lists.example.org> NOTIFY=NEVER\r\n", "lists.example.org" },
+		{ "RCPT TO:<postmaster>\r\n", NULL },
+	};
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const char *r = cases[c].rcpt;
+		size_t rl = strlen(r);
+		for (size_t cut = 0; cut <= rl; cut++) {
+			struct smtp s;
+			struct smtp_out out = { 0 };
+			smtp_init(&s);
+			s.flags |= SMTP_F_DEFER;
+			smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)srv[0], strlen(srv[0]), &out);
+			smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)"EHLO c\r\n", 8, &out);
+			smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)srv[1], strlen(srv[1]), &out);
+			smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)"MAIL FROM:<a@b.c>\r\n", 19, &out);
+			assert_int_equal(s.phase, SMTP_PH_CMD);
+			smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)srv[2], strlen(srv[2]), &out);
+			smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)r, cut, &out);
+			smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)r + cut, rl - cut, &out);
+			assert_int_equal(out.n, 0);
+			assert_int_equal(s.phase, SMTP_PH_PLAIN);
+			assert_true(s.flags & SMTP_F_OWED);
+			if (cases[c].want) {
+				assert_true(s.flags & SMTP_F_RCPT);
+				assert_true(s.rcpt_hash == smtp_name_hash(cases[c].want, strlen(cases[c].want)));
+			} else {
+				assert_false(s.flags & SMTP_F_RCPT);
+			}
+			s.flags |= SMTP_F_EXPECT;
+			smtp_plain_findings(&s, &out);
+			assert_int_equal(out.n, 1);
+			assert_int_equal(out.f[0].sig, SIG_STARTTLS_DOWNGRADE);
+			assert_false(s.flags & SMTP_F_OWED);
+		}
+	}
+}
+
 int
 main(void)
 {
-	static struct CMUnitTest tests[N_DIALOGUES + 2];
+	static struct CMUnitTest tests[N_DIALOGUES + 3];
 	size_t n = 0;
 
 	make_long_lines();
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_init_and_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_raise_once);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defer_rcpt);
 	for (size_t i = 0; i < N_DIALOGUES; i++) {
 		tests[n].name = dialogues[i].name;
 		tests[n].test_func = test_dialogue;
