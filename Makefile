@@ -24,7 +24,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 comma := ,
 
-LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl
+LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl openssl jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 
