@@ -64,6 +64,7 @@ struct daemon {
 	pthread_mutex_t    mu;           /* guards pol, generations, snapshots */
 	unsigned           pol_gen;      /* bumped on each policy swap */
 	unsigned           stats_gen;    /* bumped on each stats request */
+	unsigned           ready;        /* queue threads whose engine exists */
 	struct pol        *retired;      /* old policy some thread may still use */
 	volatile int       stop;         /* set by SIGTERM/SIGINT: queue threads end */
 	volatile int       sig_done;     /* set when the queue threads have ended */
@@ -93,6 +94,8 @@ static void *
 gwi_thread_init(void *arg, unsigned queue)
 {
 	struct daemon *d = arg;
+	const struct pol *pol;
+	struct gw_engine *e;
 	struct gw_thread *t;
 	uint64_t seed;
 
@@ -103,17 +106,30 @@ gwi_thread_init(void *arg, unsigned queue)
 		seed = gwi_now() ^ ((uint64_t)getpid() << 32) ^ queue;
 	t->d = d;
 	t->queue = queue;
+	/* Alive from here: a reload now waits for this thread to switch, so
+	 * the policy read below is not freed while the engine is built
+	 * outside the lock (building takes a while; queues start in parallel). */
 	pthread_mutex_lock(&d->mu);
-	t->e = gw_engine_new(&d->c->engine, d->c->pol, d->eve, seed);
+	pol = d->c->pol;
 	t->pol_gen = d->pol_gen;
 	t->stats_gen = d->stats_gen;
-	t->alive = t->e != NULL;
+	t->alive = 1;
 	pthread_mutex_unlock(&d->mu);
-	if (t->e == NULL) {
+	e = gw_engine_new(&d->c->engine, pol, d->eve, seed);
+	pthread_mutex_lock(&d->mu);
+	t->e = e;
+	t->alive = e != NULL;
+	pthread_mutex_unlock(&d->mu);
+	if (e == NULL) {
 		log_warnx("queue %u: cannot create the inspection engine", queue);
 		return NULL;
 	}
 	t->last_expire = gwi_now();
+	pthread_mutex_lock(&d->mu);
+	if (++d->ready == d->n)
+		log_info("inline: %u queue thread%s ready", d->n,
+		    d->n == 1 ? "" : "s");
+	pthread_mutex_unlock(&d->mu);
 	return t;
 }
 

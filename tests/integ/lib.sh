@@ -22,6 +22,16 @@ CLI4=198.51.100.10
 SRV4=203.0.113.25
 SRV6=2001:db8:2::25
 
+# The stg-* names are fixed: two runs at once (two developers' `make check`
+# on one machine) would tear down each other's namespaces. Serialize them.
+# Background processes get the lock fd closed (9>&-), so it dies with us.
+STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
+exec 9>"$STG_LOCK"
+if ! flock -w 900 9; then
+	echo "[$(basename "$0" .sh)] another integration run holds $STG_LOCK"
+	exit 1
+fi
+
 WORK=$(mktemp -d /tmp/stg-integ.XXXXXX)
 chmod 755 "$WORK"
 EVE=$WORK/eve.json
@@ -86,7 +96,7 @@ trap 'exit 130' INT TERM
 spawn() {
 	local ns=$1 out=$2
 	shift 2
-	ip netns exec "$ns" "$@" >"$out" 2>&1 &
+	ip netns exec "$ns" "$@" >"$out" 2>&1 9>&- &
 	LASTPID=$!
 	PIDS="$PIDS $LASTPID"
 }
@@ -128,7 +138,7 @@ gw_start() {
 	: >"$GWLOG"
 	spawn stg-gw "$GWLOG" "$BIN" -c "$1" -q "$QUEUES" -l "$EVE"
 	GWPID=$LASTPID
-	wait_until 10 grep -q 'inline: queues' "$GWLOG" ||
+	wait_until 10 grep -q 'queue threads* ready' "$GWLOG" ||
 		fail "gateway did not start: $(tail -n 5 "$GWLOG")"
 }
 
@@ -276,7 +286,7 @@ MAIN
 # pf_start NETNS DIR: start the instance; its master stays in NETNS.
 pf_start() {
 	PF_DIRS="$PF_DIRS $2"
-	ip netns exec "$1" postfix -c "$2/conf" start >"$2/start.log" 2>&1 ||
+	ip netns exec "$1" postfix -c "$2/conf" start >"$2/start.log" 2>&1 9>&- ||
 		fail "postfix start in $1: $(cat "$2/start.log"; tail -n 5 "$2/maillog" 2>/dev/null)"
 	wait_until 10 test -s "$2/queue/pid/master.pid" || fail "postfix master in $1"
 	# the master listens once its children are set up

@@ -59,7 +59,7 @@ sigs() { jq -r 'select(.event_type == "alert") | "\(.alert.signature) \(.alert.a
 flows() { jq -r 'select(.event_type == "flow") | .flow.verdict' "$1" | wc -l; }
 
 n=0
-for pcap in "$FIX"/*.pcap; do
+for pcap in "$FIX"/${FIXTURES:-*}.pcap; do
 	name=$(basename "$pcap" .pcap)
 	"$BIN" -c "$CONF" -r "$pcap" -l "$WORK/$name.offline.json" >/dev/null 2>&1 ||
 		fail "$name: offline run failed"
@@ -69,8 +69,8 @@ for pcap in "$FIX"/*.pcap; do
 	: >"$GWLOG"
 	spawn stg-gw "$GWLOG" "$BIN" -c "$CONF" -q "$QUEUES" -l "$EVE"
 	GWPID=$LASTPID
-	wait_until 10 grep -q 'inline: queues' "$GWLOG" || fail "$name: gateway did not start"
-	"$TOOLS/stg_replay" -c stg-cli -s stg-srv -g 1000 "$pcap" 2>"$WORK/replay.log" ||
+	wait_until 10 grep -q 'queue threads* ready' "$GWLOG" || fail "$name: gateway did not start"
+	"$TOOLS/stg_replay" -c stg-cli -s stg-srv -g 1000 "$pcap" 2>"$WORK/replay.log" && cat "$WORK/replay.log" >>"$WORK/replay-all.log" ||
 		fail "$name: replay failed"
 	grep -q 'send:' "$WORK/replay.log" && fail "$name: $(grep -m1 'send:' "$WORK/replay.log")"
 	sleep 0.3
@@ -86,4 +86,4 @@ for pcap in "$FIX"/*.pcap; do
 	ok "$name: $(echo "$live" | grep -c . ) alert(s) as offline: $(echo $off | tr '\n' ';')"
 	n=$((n + 1))
 done
-check "all $n captures replayed" [ "$n" -ge 20 ]
+[ -n "${FIXTURES:-}" ] || check "all $n captures replayed" [ "$n" -ge 20 ]
