@@ -24,7 +24,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 comma := ,
 
-LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl openssl jansson
+LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl libseccomp openssl jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 
@@ -68,7 +68,9 @@ BENCH_BIN   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN := $(BUILD)/starttls-guard
 
 .PHONY: all tests deps check check-unit check-asan check-golden check-badinput \
-	check-integ demo install uninstall clean fixtures bench bench-tools
+	check-integ demo install uninstall clean fixtures bench bench-tools \
+	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
+	check-privs stress
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -150,6 +152,60 @@ bench-tools: $(BIN) $(BENCH_BIN)
 
 bench: bench-tools
 	$(Q)BUILD=$(BUILD) sh bench/run.sh
+
+# ---- Hard to fool, hard to crash (issue 7) ----------------------------
+# Fuzz harnesses tests/fuzz/fuzz_<name>.c. `make fuzz` builds them with
+# clang's libFuzzer + ASan/UBSan into build-fuzz/ and runs each for
+# FUZZ_SECONDS (crashes land in tests/fuzz/regress/<name>/);
+# `make fuzz-merge` minimises what was found into tests/fuzz/corpus/.
+# `make check-fuzz` replays corpus + regressions with gcc + ASan/UBSan.
+FUZZ_NAMES   := engine smtp tls config eff sts dns pkt
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_LIBS    := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+FUZZ_COMMON  := $(BUILD)/obj/tests/fuzz/fuzz_common.o
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_COMMON) $(BUILD)/libstg.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(FUZZ_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(BUILD)/libstg.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL) $(FUZZ_LIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+	$(Q)sh tests/run-fuzz-replay.sh $(BUILD) $(FUZZ_NAMES)
+
+check-fuzz:
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined fuzz-replay
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=$(FUZZ_CC) SANITIZER=fuzzer-no-link,address,undefined \
+		BUILD=$(FUZZ_BUILD) fuzz-bins
+	$(Q)sh tests/fuzz/run-fuzz.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-merge:
+	$(Q)sh tests/fuzz/run-fuzz.sh merge $(FUZZ_BUILD) 0 $(FUZZ_NAMES)
+
+# Evasion corpus (tests/evasion/, generator tests/tools/gen_evasion.c).
+check-evasion: all
+	$(Q)sh tests/run-evasion.sh $(BUILD)
+
+# Floods sized for CI; `make stress` runs the full sizes.
+check-flood: all
+	$(Q)sh tests/run-flood.sh $(BUILD)
+
+stress: all
+	$(Q)FLOOD_SYNS=1000000 FLOOD_LINE_MB=512 FLOOD_TINY=1000000 sh tests/run-flood.sh $(BUILD)
+
+# Hardening flags of the binary and the seccomp sandbox.
+check-privs: all
+	$(Q)sh tests/run-privs.sh $(BUILD)
 
 install: $(BIN)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard $(DESTDIR)$(DOCDIR)
