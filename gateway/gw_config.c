@@ -17,8 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "../policy/pol_domain.h"
 #include "gw_config.h"
+#include "gw_polsrc.h"
 
 /* State of one load. */
 struct ld {
@@ -26,7 +30,17 @@ struct ld {
 	char *err;                /* where the fatal message goes */
 	size_t errlen;
 	struct gw_config *c;      /* being filled */
+	struct pol_domain *dom;   /* domain policies being built, NULL = none yet */
 };
+
+/* The domain table being built, created on first use. */
+static struct pol_domain *
+ld_domains(struct ld *l)
+{
+	if (l->dom == NULL)
+		l->dom = pol_domain_new();
+	return l->dom;
+}
 
 /* "file:line" of a setting (its own file when it came from @include). */
 static void
@@ -398,25 +412,101 @@ ld_rule(struct ld *l, const config_setting_t *r, int idx, uint16_t def_min_tls)
 			return ld_err(l, m, "%s: %s", what, perr);
 		return 0;
 	}
-	/* Domain rule: checked, kept for the domain-policy code to come. */
+	/* Domain rule: a config-sourced domain policy. */
+	const char *mxs[POL_DOMAIN_MX_MAX];
+	struct pol_domain_entry e;
+	struct pol_domain *dom;
+	int n = 0, rc;
+
 	snprintf(what, sizeof(what), "policy.rules[%d].domain", idx);
 	if (get_str(l, d, what, 0, &cidr) == -1)
 		return -1;
 	if ((x = member(r, "mxs")) != NULL) {
-		int n, t = config_setting_type(x);
+		int t = config_setting_type(x);
 
 		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
 			return ld_err(l, x, "policy.rules[%d].mxs: expected a list of names like [ \"mx.example.net\" ], got %s",
 			    idx, type_name(x));
 		n = config_setting_length(x);
+		if (n > POL_DOMAIN_MX_MAX)
+			return ld_err(l, x, "policy.rules[%d].mxs: more than %d patterns", idx,
+			    POL_DOMAIN_MX_MAX);
 		for (int i = 0; i < n; i++) {
-			const char *name;
-
 			snprintf(what, sizeof(what), "policy.rules[%d].mxs[%d]", idx, i);
-			if (get_str(l, config_setting_get_elem(x, (unsigned)i), what, 0, &name) == -1)
+			if (get_str(l, config_setting_get_elem(x, (unsigned)i), what, 0, &mxs[i]) == -1)
 				return -1;
 		}
 	}
+	if ((dom = ld_domains(l)) == NULL)
+		return ld_err(l, d, "out of memory");
+	memset(&e, 0, sizeof(e));
+	e.domain = cidr;
+	e.mode = mode;
+	e.source = POL_SRC_CONFIG;
+	e.min_tls = min_tls;
+	e.n_mx = (size_t)n;
+	e.mx = mxs;
+	if ((rc = pol_domain_add(dom, &e, NULL, perr, sizeof(perr))) == -1)
+		return ld_err(l, d, "policy.rules[%d]: %s", idx, perr);
+	if (rc == 1)
+		ld_warn(l, d, "policy.rules[%d]: domain %s defined twice; the first rule is kept",
+		    idx, cidr);
+	return 0;
+}
+
+/* Load the EFF list and the MTA-STS cache named by the policy section, and
+ * hand every domain policy to the struct pol. */
+static int
+ld_sources(struct ld *l, const config_setting_t *s)
+{
+	char msgs[16][POL_WARN_LEN], perr[GW_PATH_MAX + 512];
+	struct gw_config *c = l->c;
+	struct pol_warnings w;
+	struct pol_domain *dom;
+	int64_t now = (int64_t)time(NULL);
+
+	if ((dom = ld_domains(l)) == NULL)
+		return ld_err(l, s, "out of memory");
+	pol_warn_init(&w, msgs, 16);
+	/* A source named but not there yet (first boot, before the first
+	 * fetch) costs its policies, not the gateway: warn and go on. A
+	 * source that is there but broken is refused below. */
+	if (c->eff_list[0] != '\0' && access(c->eff_list, F_OK) == -1 && errno == ENOENT) {
+		ld_warn(l, member(s, "eff_list"), "policy.eff_list: %s does not exist; skipped",
+		    c->eff_list);
+		c->eff_list[0] = '\0';
+	}
+	if (c->mta_sts_dir[0] != '\0' && access(c->mta_sts_dir, F_OK) == -1 && errno == ENOENT) {
+		ld_warn(l, member(s, "mta_sts_dir"), "policy.mta_sts_dir: %s does not exist; skipped",
+		    c->mta_sts_dir);
+		c->mta_sts_dir[0] = '\0';
+	}
+	if (c->eff_list[0] != '\0') {
+		struct pol_eff_info info;
+
+		if (gw_polsrc_eff(dom, c->eff_list, now, 0, c->eff_keep_enforce, &info, &w,
+		    perr, sizeof(perr)) == -1)
+			return ld_err(l, member(s, "eff_list"), "policy.eff_list: %s", perr);
+		c->eff_timestamp = info.timestamp;
+		c->eff_expired = info.expired;
+		if (info.expired && !c->eff_keep_enforce)
+			ld_warn(l, member(s, "eff_list"), "policy.eff_list: %s has expired: "
+			    "its %zu enforce entries act as testing (eff_keep_enforce = true keeps them)",
+			    c->eff_list, info.n_lowered);
+	}
+	if (c->mta_sts_dir[0] != '\0') {
+		size_t n;
+
+		if (gw_polsrc_sts_dir(dom, c->mta_sts_dir, now, &n, &w, perr, sizeof(perr)) == -1)
+			return ld_err(l, member(s, "mta_sts_dir"), "policy.mta_sts_dir: %s", perr);
+	}
+	for (size_t i = 0; i < w.n; i++)
+		ld_warn(l, s, "%s", w.msg[i]);
+	for (int src = 0; src < 5; src++)
+		c->n_domains[src] = pol_domain_count_src(dom, (enum pol_source)src);
+	if (pol_set_domains(c->pol, dom) == -1)
+		return ld_err(l, s, "out of memory");
+	l->dom = NULL; /* the policy owns it now */
 	return 0;
 }
 
@@ -425,9 +515,10 @@ static int
 ld_policy(struct ld *l, const config_setting_t *s)
 {
 	static const char *const known[] = { "default", "rules", "eff_list",
-	    "mta_sts_dir", "pins", "ca_file", NULL };
+	    "eff_keep_enforce", "mta_sts_dir", "pins", "ca_file", "learn_dns", NULL };
 	static const char *const known_def[] = { "mode", "min_tls", NULL };
-	static const char *const known_pins[] = { "file", "max_age", "mode", NULL };
+	static const char *const known_pins[] = { "file", "max_age", "mode", "max", NULL };
+	struct gw_config *c = l->c;
 	enum pol_mode mode = POL_MODE_TESTING;
 	uint16_t min_tls = POL_TLS_1_2;
 	const config_setting_t *d, *x;
@@ -458,26 +549,47 @@ ld_policy(struct ld *l, const config_setting_t *s)
 			if (ld_rule(l, config_setting_get_elem(x, (unsigned)i), i, min_tls) == -1)
 				return -1;
 	}
-	if (opt_str(l, s, "policy", "eff_list", 0, NULL, 0) == -1 ||
-	    opt_str(l, s, "policy", "mta_sts_dir", 0, NULL, 0) == -1 ||
-	    opt_str(l, s, "policy", "ca_file", 0, NULL, 0) == -1)
+	if (opt_str(l, s, "policy", "eff_list", 0, c->eff_list, sizeof(c->eff_list)) == -1 ||
+	    opt_str(l, s, "policy", "mta_sts_dir", 0, c->mta_sts_dir, sizeof(c->mta_sts_dir)) == -1 ||
+	    opt_str(l, s, "policy", "ca_file", 0, c->ca_file, sizeof(c->ca_file)) == -1)
 		return -1;
+	if ((x = member(s, "eff_keep_enforce")) != NULL &&
+	    get_bool(l, x, "policy.eff_keep_enforce", &c->eff_keep_enforce) == -1)
+		return -1;
+	if ((x = member(s, "learn_dns")) != NULL) {
+		int on;
+
+		if (get_bool(l, x, "policy.learn_dns", &on) == -1)
+			return -1;
+		c->engine.learn_dns = (uint8_t)on;
+	}
 	if ((x = member(s, "pins")) != NULL) {
 		long long v;
 
 		if (need_group(l, x, "policy.pins") == -1)
 			return -1;
 		ld_unknown_keys(l, x, "policy.pins", known_pins);
-		if (opt_str(l, x, "policy.pins", "file", 0, NULL, 0) == -1)
+		if (opt_str(l, x, "policy.pins", "file", 0, c->pins_file, sizeof(c->pins_file)) == -1)
 			return -1;
-		if ((d = member(x, "max_age")) != NULL &&
-		    get_int(l, d, "policy.pins.max_age", 0, 0x7fffffffLL, &v) == -1)
-			return -1;
-		if ((d = member(x, "mode")) != NULL &&
-		    get_mode(l, d, "policy.pins.mode", &mode) == -1)
-			return -1;
+		if ((d = member(x, "max_age")) != NULL) {
+			if (get_int(l, d, "policy.pins.max_age", 0, 0x7fffffffLL, &v) == -1)
+				return -1;
+			c->engine.pins_max_age = (uint32_t)v;
+		}
+		if ((d = member(x, "max")) != NULL) {
+			if (get_int(l, d, "policy.pins.max", 1, POL_PINS_MAX_CONF, &v) == -1)
+				return -1;
+			c->engine.pins_max = (uint32_t)v;
+		}
+		if ((d = member(x, "mode")) != NULL) {
+			enum pol_mode pm;
+
+			if (get_mode(l, d, "policy.pins.mode", &pm) == -1)
+				return -1;
+			c->engine.pins_mode = (uint8_t)pm;
+		}
 	}
-	return 0;
+	return ld_sources(l, s);
 }
 
 int
@@ -507,7 +619,7 @@ gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 	static const char *const known[] = { "ports", "eve", "engine", "nfqueue",
 	    "policy", NULL };
 	struct gw_config nc;
-	struct ld l = { path, err, errlen, &nc };
+	struct ld l = { path, err, errlen, &nc, NULL };
 	config_t cfg;
 	config_setting_t *root, *s;
 	FILE *fp;
@@ -567,11 +679,25 @@ gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 	rc = 0;
 out:
 	config_destroy(&cfg);
+	pol_domain_free(l.dom);
 	if (rc == 0)
 		*c = nc;
 	else
 		gw_config_free(&nc);
 	return rc;
+}
+
+int
+gw_config_check_reload(const struct gw_config *old, const struct gw_config *nc,
+    char *err, size_t errlen)
+{
+	if (old->eff_timestamp != 0 && nc->eff_timestamp != 0 &&
+	    nc->eff_timestamp < old->eff_timestamp) {
+		snprintf(err, errlen, "%s: the list's timestamp goes backwards "
+		    "(older than the one in force): refused", nc->eff_list);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -29,6 +29,7 @@
 /* Default connmark bit for decided flows: bit 16, clear of the low bits
  * that routing setups (fwmark policy routing, Docker, Kubernetes) use. */
 #define GW_BYPASS_MARK_DEFAULT 0x10000
+#define POL_PINS_MAX_CONF       (1 << 24)
 
 struct gw_config {
 	struct gw_engine_conf engine;   /* ports, table sizes, timeouts */
@@ -40,6 +41,15 @@ struct gw_config {
 	uint32_t rcvbuf;                /* netlink socket receive buffer, bytes */
 	uint32_t bypass_mark;           /* connmark bit written for decided flows */
 	char     user[64];              /* drop privileges to this user ("" = stay) */
+	/* policy sources beyond address rules (DESIGN.md "Policy") */
+	char     eff_list[GW_PATH_MAX];    /* EFF STARTTLS-Everywhere list, "" = none */
+	int      eff_keep_enforce;         /* an expired list keeps enforce (default: lowered to testing) */
+	int64_t  eff_timestamp;            /* the loaded list's timestamp: a reload refuses an older one */
+	int      eff_expired;              /* the loaded list had expired */
+	char     mta_sts_dir[GW_PATH_MAX]; /* cached MTA-STS policies, <domain>.txt, "" = none */
+	char     ca_file[GW_PATH_MAX];     /* trust anchors for certificate checks */
+	char     pins_file[GW_PATH_MAX];   /* learned pins, "" = kept in memory only */
+	size_t   n_domains[5];             /* domain policies loaded, by enum pol_source */
 	/* diagnostics of the load, for -t and the daemon's log */
 	unsigned nwarn;                 /* warnings raised (may exceed GW_CONFIG_WARN_MAX) */
 	char     warn[GW_CONFIG_WARN_MAX][GW_CONFIG_WARN_LEN]; /* "file:line: setting 'x' ignored" */
@@ -53,5 +63,10 @@ int gw_config_default(struct gw_config *c);
 int gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen);
 
 void gw_config_free(struct gw_config *c);
+
+/* May new replace old on SIGHUP? Refuses an EFF list older than the one in
+ * force (a replayed or rolled-back list). 0, or -1 with err. */
+int gw_config_check_reload(const struct gw_config *old, const struct gw_config *nc,
+    char *err, size_t errlen);
 
 #endif

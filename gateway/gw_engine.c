@@ -11,10 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <stdio.h>
+
 #include "../inspect/ipfrag.h"
 #include "gw_engine.h"
 #include "gw_eve.h"
 #include "gw_fallback.h"
+#include "gw_names.h"
+#include "gw_pins.h"
 
 /* Flows expired per packet at most, so one packet never pays for many. */
 #define GW_EXPIRE_PER_PACKET 8
@@ -31,6 +36,9 @@ struct gw_engine {
 	struct ipfrag        *frag;   /* offline fragment reassembly */
 	struct gw_fallback   *fb;     /* recent TLS failures */
 	int                   own_fb; /* fb is ours to free */
+	struct gw_names      *names;  /* address -> MX name, learned from DNS */
+	int                   own_names; /* names is ours to free */
+	struct gw_pins       *pins;   /* learned pins (not owned), NULL = none */
 	struct gw_stats       st;     /* counters */
 };
 
@@ -52,6 +60,11 @@ gw_engine_conf_default(struct gw_engine_conf *c)
 	c->idle_timeout_s = 600;
 	c->fallback_window_s = 300;
 	c->fallback_entries = 4096;
+	c->names_entries = GW_NAMES_DEFAULT;
+	c->pins_max = GW_PINS_MAX_DEFAULT;
+	c->pins_max_age = GW_PINS_MAX_AGE_DEFAULT;
+	c->pins_mode = POL_MODE_TESTING;
+	c->learn_dns = 1;
 }
 
 struct gw_engine *
@@ -70,7 +83,10 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->frag = ipfrag_new(GW_FRAG_DATAGRAMS, GW_FRAG_BYTES);
 	e->fb = gw_fallback_new(c->fallback_entries, seed ^ 0xfb);
 	e->own_fb = 1;
-	if (e->ft == NULL || e->pool == NULL || e->frag == NULL || e->fb == NULL) {
+	e->names = gw_names_new(c->names_entries ? c->names_entries : 1, seed ^ 0x4e);
+	e->own_names = 1;
+	if (e->ft == NULL || e->pool == NULL || e->frag == NULL || e->fb == NULL ||
+	    e->names == NULL) {
 		gw_engine_free(e);
 		return NULL;
 	}
@@ -87,6 +103,8 @@ gw_engine_free(struct gw_engine *e)
 	ipfrag_free(e->frag);
 	if (e->own_fb)
 		gw_fallback_free(e->fb);
+	if (e->own_names)
+		gw_names_free(e->names);
 	free(e);
 }
 
@@ -105,6 +123,19 @@ gw_engine_set_fallback(struct gw_engine *e, struct gw_fallback *fb)
 	e->own_fb = 0;
 }
 
+void
+gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct gw_pins *pins)
+{
+	if (names != NULL) {
+		if (e->own_names)
+			gw_names_free(e->names);
+		e->names = names;
+		e->own_names = 0;
+	}
+	if (pins != NULL)
+		e->pins = pins;
+}
+
 /* Is port one of the inspected server ports? */
 static int
 port_inspected(const struct gw_engine *e, uint16_t port)
@@ -115,11 +146,123 @@ port_inspected(const struct gw_engine *e, uint16_t port)
 	return 0;
 }
 
-/* Resolve the policy of a flow's server. */
+/* The match of a pinned server, for alerts. */
+static void
+pin_match(const struct gw_engine *e, const struct flow *f, struct pol_match *pm)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	pol_lookup_addr(e->pol, 0, NULL, pm); /* the default's min_tls */
+	pm->mode = (enum pol_mode)e->conf.pins_mode;
+	pm->source = POL_SRC_PIN;
+	inet_ntop(f->key.af == 4 ? AF_INET : AF_INET6, f->key.saddr.a, addr, sizeof(addr));
+	snprintf(pm->match, sizeof(pm->match), "%s", addr);
+}
+
+/* The policy in force for a flow, as resolved and stored in it. */
 static void
 flow_policy(const struct gw_engine *e, const struct flow *f, struct pol_match *pm)
 {
+	int64_t now_s = (int64_t)(f->start_us / 1000000);
+
+	if (f->pol_source == POL_SRC_PIN) {
+		pin_match(e, f, pm);
+		return;
+	}
+	if (f->pol_ref != POL_REF_NONE && pol_match_from_ref(e->pol, f->pol_ref, now_s, pm))
+		return;
 	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, pm);
+}
+
+/* Is policy b a stronger expectation than a? (Names the server gives
+ * itself may raise an expectation, never lower one.) */
+static int
+stronger(const struct pol_match *a, const struct pol_match *b)
+{
+	int ea = pol_expects_tls(a), eb = pol_expects_tls(b);
+
+	return (eb && !ea) || (eb == ea && b->mode > a->mode);
+}
+
+/* Make pm the flow's policy. */
+static void
+flow_adopt(struct flow *f, const struct pol_match *pm, uint32_t ref)
+{
+	f->pol_source = (uint8_t)pm->source;
+	f->pol_ref = ref;
+	f->mode = (uint8_t)pm->mode;
+	if (pol_expects_tls(pm))
+		f->smtp.flags |= SMTP_F_EXPECT;
+	else
+		f->smtp.flags &= (uint16_t)~SMTP_F_EXPECT;
+}
+
+/* Resolve a new flow's policy, most specific first: address rule, domain
+ * policy through the MX name its address was looked up as, learned pin,
+ * default. While nothing but the default (or a pin) matched and domain
+ * policies exist, the recipient domain may still decide: defer. */
+static void
+flow_resolve(struct gw_engine *e, struct flow *f, uint64_t ts_us)
+{
+	int64_t now_s = (int64_t)(ts_us / 1000000);
+	uint32_t ref = POL_REF_NONE;
+	struct pol_match pm, dm;
+	char mx[GW_NAMES_NAME_MAX + 1];
+
+	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, &pm);
+	if (pm.source == POL_SRC_DEFAULT) {
+		if (pol_has_domains(e->pol) &&
+		    gw_names_get(e->names, f->key.af, &f->key.saddr, ts_us, mx, sizeof(mx)) &&
+		    pol_lookup_mx(e->pol, mx, now_s, &dm, &ref))
+			pm = dm;
+		else if (e->pins != NULL && gw_pins_lookup(e->pins, f->key.af, &f->key.saddr,
+		    now_s, e->conf.pins_max_age, NULL))
+			pin_match(e, f, &pm);
+	}
+	flow_adopt(f, &pm, ref);
+	if ((pm.source == POL_SRC_DEFAULT || pm.source == POL_SRC_PIN) && pol_has_domains(e->pol))
+		f->smtp.flags |= SMTP_F_DEFER;
+	e->st.policy_by[(unsigned)pm.source < 5 ? pm.source : 0]++;
+}
+
+/* Once the greeting is in: a server calling itself by an MX name that a
+ * domain policy lists raises the expectation (never lowers it). */
+static void
+flow_banner_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us)
+{
+	char name[SMTP_BANNER_MAX + 1];
+	struct pol_match cur, pm;
+	uint32_t ref;
+	size_t n = 0;
+
+	f->flags |= FLOW_F_BANNER;
+	if ((f->pol_source != POL_SRC_DEFAULT && f->pol_source != POL_SRC_PIN) ||
+	    !pol_has_domains(e->pol))
+		return;
+	while (n < f->smtp.banner_len && f->smtp.banner[n] != ' ' && f->smtp.banner[n] != '\t')
+		n++;
+	if (n == 0 || n == f->smtp.banner_len)
+		return; /* no name, or one cut by the banner limit: not trusted */
+	memcpy(name, f->smtp.banner, n);
+	name[n] = '\0';
+	flow_policy(e, f, &cur);
+	if (pol_lookup_mx(e->pol, name, (int64_t)(ts_us / 1000000), &pm, &ref) &&
+	    stronger(&cur, &pm))
+		flow_adopt(f, &pm, ref);
+}
+
+/* Decided plaintext at the first RCPT: its domain's policy, if any, is
+ * more specific than a pin or the default, and decides the finding. */
+static void
+flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smtp_out *out)
+{
+	struct pol_match pm;
+	uint32_t ref;
+
+	if ((f->smtp.flags & SMTP_F_RCPT) &&
+	    pol_lookup_domain_hash(e->pol, f->smtp.rcpt_hash, (int64_t)(ts_us / 1000000), &pm, &ref))
+		flow_adopt(f, &pm, ref);
+	smtp_plain_findings(&f->smtp, out);
 }
 
 /* Write the flow summary once, with the verdict it ended in. */
@@ -128,10 +271,10 @@ flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t t
 {
 	struct pol_match pm;
 
-	if (f->reported || f->state == FLOW_ST_MIDSTREAM ||
+	if ((f->flags & FLOW_F_REPORTED) || f->state == FLOW_ST_MIDSTREAM ||
 	    (f->bytes[0] == 0 && f->bytes[1] == 0))
 		return;
-	f->reported = 1;
+	f->flags |= FLOW_F_REPORTED;
 	if (e->eve) {
 		flow_policy(e, f, &pm);
 		eve_flow(e->eve, ts_us, f, verdict, &pm);
@@ -215,7 +358,6 @@ deliver(void *ctx, const uint8_t *data, size_t len)
 static struct flow *
 flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 {
-	struct pol_match pm;
 	struct flow *f;
 
 	if (flow_table_full(e->ft))
@@ -225,10 +367,7 @@ flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	f->state = FLOW_ST_SYN;
 	tcp_half_init(&f->half[FLOW_TO_SERVER], p->seq + 1);
 	f->half[FLOW_TO_CLIENT].flags = 0; /* ISN unknown until the SYN-ACK */
-	flow_policy(e, f, &pm);
-	f->mode = (uint8_t)pm.mode;
-	if (pol_expects_tls(&pm))
-		f->smtp.flags |= SMTP_F_EXPECT;
+	flow_resolve(e, f, ts_us);
 	if (gw_fallback_recent(e->fb, p->af, &p->src, &p->dst, ts_us, e->conf.fallback_window_s))
 		f->smtp.flags |= SMTP_F_RECENT_FAIL;
 	return f;
@@ -255,6 +394,7 @@ flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
 		f = flow_create(e->ft, &rev, ts_us);
 	}
 	if (f) {
+		f->pol_ref = POL_REF_NONE;
 		f->state = FLOW_ST_MIDSTREAM;
 		e->st.midstream++;
 	}
@@ -289,6 +429,21 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 			eve_alert(e->eve, ts_us, f, s, out->f[i].reason, blocked, &pm);
 	}
 	return block;
+}
+
+/* A server completed STARTTLS: pin it, under the MX name it was looked up
+ * as when DNS told us. */
+static void
+flow_pin(struct gw_engine *e, const struct flow *f, uint64_t ts_us)
+{
+	char mx[GW_NAMES_NAME_MAX + 1];
+
+	if (e->pins == NULL)
+		return;
+	if (!gw_names_get(e->names, f->key.af, &f->key.saddr, ts_us, mx, sizeof(mx)))
+		mx[0] = '\0';
+	gw_pins_see(e->pins, f->key.af, &f->key.saddr, mx, (int64_t)(ts_us / 1000000));
+	e->st.pins_learned++;
 }
 
 /* Inspect one packet of a flow under inspection. */
@@ -333,6 +488,10 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		if (!smtp_decided(&f->smtp))
 			smtp_end(&f->smtp, (p->tcp_flags & PKT_TH_RST) != 0, &out);
 	}
+	if ((f->smtp.flags & SMTP_F_GOT_BANNER) && !(f->flags & FLOW_F_BANNER))
+		flow_banner_policy(e, f, ts_us);
+	if (f->smtp.flags & SMTP_F_OWED)
+		flow_rcpt_policy(e, f, ts_us, &out);
 	if (handle_findings(e, f, &out, ts_us)) {
 		flow_settle(e, f, FLOW_ST_BLOCKED);
 		flow_report(e, f, "blocked", ts_us);
@@ -342,8 +501,10 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		uint8_t ph = f->smtp.phase;
 		flow_settle(e, f, FLOW_ST_DECIDED);
 		flow_report(e, f, decided_verdict(f), ts_us);
-		if (ph == SMTP_PH_TLS)
+		if (ph == SMTP_PH_TLS) {
 			e->st.flows_tls++;
+			flow_pin(e, f, ts_us);
+		}
 		else if (ph == SMTP_PH_PLAIN)
 			e->st.flows_plain++;
 		else
@@ -383,6 +544,11 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	}
 	if ((unsigned)rc < sizeof(e->st.decode) / sizeof(e->st.decode[0]))
 		e->st.decode[rc]++;
+	if (rc == PKT_UDP && p->sport == 53 && e->conf.learn_dns) {
+		/* A DNS answer: learn which names its addresses were asked as. */
+		gw_names_learn_dns(e->names, p->payload, p->payload_len, ts_us);
+		e->st.dns_answers++;
+	}
 	if (rc != PKT_OK) {
 		e->st.verdicts[GW_V_ACCEPT]++;
 		return GW_V_ACCEPT;
@@ -396,7 +562,7 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		    port_inspected(e, p->dport)) {
 			f = flow_start(e, p, ts_us);
 			if (f) {
-				f->pkts[0]++;
+				f->pkts[0] = 1;
 				v = GW_V_ACCEPT;
 			} else {
 				v = GW_V_BYPASS;
@@ -411,7 +577,8 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		return v;
 	}
 	flow_touch(e->ft, f, ts_us);
-	f->pkts[dir]++;
+	if (f->pkts[dir] < UINT16_MAX)
+		f->pkts[dir]++;
 	f->bytes[dir] += p->payload_len;
 	switch (f->state) {
 	case FLOW_ST_BLOCKED:

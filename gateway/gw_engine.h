@@ -38,7 +38,17 @@ struct gw_engine_conf {
 	uint32_t idle_timeout_s;       /* forget a silent flow after this */
 	uint32_t fallback_window_s;    /* tls_fallback: plaintext retry within this after a TLS failure */
 	uint32_t fallback_entries;     /* client/server pairs remembered for that */
+	uint32_t names_entries;        /* addresses whose MX name is remembered (DNS) */
+	uint32_t pins_max;             /* learned pins kept at most */
+	uint32_t pins_max_age;         /* seconds a pin lasts after its last TLS session */
+	uint8_t  pins_mode;            /* enum pol_mode for servers matched only by a pin */
+	uint8_t  learn_dns;            /* learn address -> MX name from DNS answers */
 };
+
+/* Learned pins: a month, like DESIGN.md's example; 100k servers. */
+#define GW_PINS_MAX_AGE_DEFAULT 2592000
+#define GW_PINS_MAX_DEFAULT     100000
+#define GW_NAMES_DEFAULT        16384
 
 struct gw_stats {
 	uint64_t packets;                 /* handed to the engine */
@@ -51,6 +61,9 @@ struct gw_stats {
 	uint64_t suppressed;              /* findings not written because of mode none */
 	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
 	uint64_t frag_reassembled, frag_refused;
+	uint64_t dns_answers;             /* DNS answers read for MX names */
+	uint64_t pins_learned;            /* TLS sessions that (re)pinned their server */
+	uint64_t policy_by[5];            /* flows by the source of their policy (enum pol_source) */
 	struct flow_stats flow;
 	struct tcp_pool_stats pool;
 };
@@ -70,6 +83,14 @@ void gw_engine_set_policy(struct gw_engine *e, const struct pol *pol);
  * own table; fb must outlive it. */
 struct gw_fallback;
 void gw_engine_set_fallback(struct gw_engine *e, struct gw_fallback *fb);
+
+/* Share what is learned at run time between engines: the MX names of
+ * addresses (DNS) and the pins. The engine drops its own names table; it
+ * has no pins until given some (the driver owns the pins file). Either may
+ * be NULL to keep the current one. Both must outlive the engine. */
+struct gw_names;
+struct gw_pins;
+void gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct gw_pins *pins);
 
 /*
  * Inspect one frame (linktype: PKT_LINK_*; inline it is PKT_LINK_RAW).

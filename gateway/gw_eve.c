@@ -416,6 +416,12 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	    (unsigned long long)st->flows_plain, (unsigned long long)st->flows_lost,
 	    (unsigned long long)st->frag_reassembled,
 	    (unsigned long long)st->frag_refused);
+	jb_printf(&b, ",\"dns_answers\":%llu,\"pins_learned\":%llu,\"policy\":{",
+	    (unsigned long long)st->dns_answers, (unsigned long long)st->pins_learned);
+	for (i = 0; i < 5; i++)
+		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", pol_source_name((enum pol_source)i),
+		    (unsigned long long)st->policy_by[i]);
+	jb_raw(&b, "}", 1);
 	jb_printf(&b, ",\"flow\":{\"capacity\":%u,\"active\":%u,\"created\":%llu,"
 	    "\"evicted\":%llu,\"expired\":%llu,\"removed\":%llu}",
 	    st->flow.capacity, st->flow.active,

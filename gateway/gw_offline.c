@@ -15,6 +15,7 @@
 #include "gw_engine.h"
 #include "gw_log.h"
 #include "gw_offline.h"
+#include "gw_pins.h"
 
 /* A fixed hash seed: offline replays must be reproducible line for line. */
 #define GW_OFFLINE_SEED 0x5354472d6f66666cULL   /* "STG-offl" */
@@ -54,7 +55,9 @@ int
 gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
+	char perr[GW_PATH_MAX + 256];
 	struct gw_engine *e;
+	struct gw_pins *pins;
 	struct gw_stats st;
 	pcap_t *pc;
 	int dlt, rc = 0, r;
@@ -85,11 +88,19 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 		return 1;
 	}
 	e = gw_engine_new(&c->engine, c->pol, eve, GW_OFFLINE_SEED);
-	if (e == NULL) {
+	pins = gw_pins_new(c->engine.pins_max, c->pins_file, (uint32_t)GW_OFFLINE_SEED);
+	if (e == NULL || pins == NULL) {
 		log_errx("%s: cannot create the engine (out of memory?)", pcap_path);
+		gw_engine_free(e);
+		gw_pins_free(pins);
 		pcap_close(pc);
 		return 1;
 	}
+	/* Pins learned by earlier runs apply, and this run's are kept for the
+	 * next: a capture replays like the same stretch of a live gateway. */
+	if (gw_pins_load(pins, perr, sizeof(perr)) == -1)
+		log_warnx("%s (starting without pins)", perr);
+	gw_engine_set_learned(e, NULL, pins);
 
 	for (;;) {
 		struct pcap_pkthdr *h;
@@ -120,6 +131,9 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 	gw_engine_get_stats(e, &st);
 	eve_stats(eve, last_ts, &st);
 	gw_engine_free(e);
+	if (gw_pins_save(pins, perr, sizeof(perr)) == -1)
+		log_warnx("%s", perr);
+	gw_pins_free(pins);
 	pcap_close(pc);
 	return rc;
 }

@@ -49,14 +49,21 @@ struct flow {
 	uint64_t id;             /* flow_id in EVE events, unique per table */
 	uint64_t start_us;       /* first packet, microseconds */
 	struct tcp_half half[2]; /* FLOW_TO_SERVER, FLOW_TO_CLIENT */
-	uint32_t pkts[2];        /* packets seen per direction */
+	uint16_t pkts[2];        /* packets seen per direction (saturating: only the inspected
+	                            phase is reported, a handful of packets) */
 	uint32_t bytes[2];       /* payload bytes seen per direction */
+	uint32_t pol_ref;        /* the owner's reference to the policy that matched */
+	uint8_t  pol_source;     /* where that policy came from (owner's enum) */
 	uint8_t  state;          /* enum flow_state */
-	uint8_t  mode;           /* policy mode resolved at creation (owner's enum) */
+	uint8_t  mode;           /* policy mode in force (owner's enum) */
 	uint8_t  ended;          /* FIN/RST seen from: bit 0 client, bit 1 server */
-	uint8_t  reported;       /* flow summary already written */
+	uint8_t  flags;          /* FLOW_F_* */
 	struct smtp smtp;        /* the SMTP dialogue */
 };
+
+/* struct flow.flags */
+#define FLOW_F_REPORTED 0x01 /* flow summary already written */
+#define FLOW_F_BANNER   0x02 /* the greeting's host name was looked up for policy */
 
 struct flow_table;
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../inspect/smtp.h"
 #include "pol.h"
+#include "pol_domain.h"
 
 /* One address rule. */
 struct pol_rule {
@@ -30,10 +32,19 @@ struct pol_rules {
 	size_t cap;          /* rules allocated */
 };
 
+/* A domain entry by the hash of its name (recipient lookups, references). */
+struct pol_dref {
+	uint64_t hash;                          /* smtp_name_hash of entry->domain */
+	const struct pol_domain_entry *e;       /* the entry */
+};
+
 struct pol {
 	enum pol_mode def_mode;   /* policy.default.mode */
 	uint16_t def_min_tls;     /* policy.default.min_tls */
 	struct pol_rules v4, v6;  /* server-address rules per family */
+	struct pol_domain *dom;   /* domain policies (owned), NULL = none */
+	struct pol_dref *dref;    /* every domain entry, sorted by hash */
+	size_t ndref;             /* entries in dref */
 };
 
 struct pol *
@@ -55,6 +66,8 @@ pol_free(struct pol *p)
 		return;
 	free(p->v4.r);
 	free(p->v6.r);
+	pol_domain_free(p->dom);
+	free(p->dref);
 	free(p);
 }
 
@@ -240,6 +253,133 @@ pol_lookup_addr(const struct pol *p, uint8_t af, const struct pkt_addr *server,
 	out->mode = p->def_mode;
 	out->source = POL_SRC_DEFAULT;
 	out->min_tls = p->def_min_tls;
+}
+
+/* qsort order of struct pol_dref: by hash. */
+static int
+dref_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pol_dref *)a)->hash, y = ((const struct pol_dref *)b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+pol_set_domains(struct pol *p, struct pol_domain *d)
+{
+	size_t n = d ? pol_domain_count(d) : 0;
+	struct pol_dref *r = NULL;
+
+	if (n > 0 && (r = calloc(n, sizeof(*r))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		r[i].e = pol_domain_at(d, i);
+		r[i].hash = smtp_name_hash(r[i].e->domain, strlen(r[i].e->domain));
+	}
+	if (n > 1)
+		qsort(r, n, sizeof(*r), dref_cmp);
+	pol_domain_free(p->dom);
+	free(p->dref);
+	p->dom = d;
+	p->dref = r;
+	p->ndref = n;
+	return 0;
+}
+
+const struct pol_domain *
+pol_domains(const struct pol *p)
+{
+	return p ? p->dom : NULL;
+}
+
+int
+pol_has_domains(const struct pol *p)
+{
+	return p != NULL && p->ndref > 0;
+}
+
+/* First dref index with this hash, or ndref. */
+static size_t
+dref_first(const struct pol *p, uint64_t hash)
+{
+	size_t lo = 0, hi = p->ndref;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->dref[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Reference (dref index) of an entry. */
+static uint32_t
+dref_of(const struct pol *p, const struct pol_domain_entry *e)
+{
+	uint64_t h = smtp_name_hash(e->domain, strlen(e->domain));
+
+	for (size_t i = dref_first(p, h); i < p->ndref && p->dref[i].hash == h; i++)
+		if (p->dref[i].e == e)
+			return (uint32_t)i;
+	return POL_REF_NONE;
+}
+
+/* Fill out and *ref from a domain hit. */
+static void
+hit_to_match(const struct pol *p, const struct pol_domain_hit *hit,
+    struct pol_match *out, uint32_t *ref)
+{
+	pol_domain_hit_match(hit, p->def_min_tls, out);
+	if (ref)
+		*ref = dref_of(p, hit->entry);
+}
+
+int
+pol_lookup_mx(const struct pol *p, const char *mx, int64_t now, struct pol_match *out,
+    uint32_t *ref)
+{
+	struct pol_domain_hit hit;
+
+	if (p == NULL || p->dom == NULL || mx == NULL || mx[0] == '\0' ||
+	    !pol_domain_match_mx(p->dom, mx, now, &hit))
+		return 0;
+	hit_to_match(p, &hit, out, ref);
+	return 1;
+}
+
+int
+pol_lookup_domain_hash(const struct pol *p, uint64_t hash, int64_t now,
+    struct pol_match *out, uint32_t *ref)
+{
+	struct pol_domain_hit hit;
+
+	if (p == NULL || p->dom == NULL)
+		return 0;
+	for (size_t i = dref_first(p, hash); i < p->ndref && p->dref[i].hash == hash; i++) {
+		/* The name decides, not the hash: a collision finds nothing. */
+		if (pol_domain_find(p->dom, p->dref[i].e->domain, now, &hit)) {
+			hit_to_match(p, &hit, out, ref);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+pol_match_from_ref(const struct pol *p, uint32_t ref, int64_t now, struct pol_match *out)
+{
+	struct pol_domain_hit hit;
+	const struct pol_domain_entry *e;
+
+	if (p == NULL || p->dom == NULL || ref >= p->ndref)
+		return 0;
+	e = p->dref[ref].e;
+	if (!pol_domain_find_src(p->dom, e->domain, e->source, now, &hit))
+		return 0;
+	pol_domain_hit_match(&hit, p->def_min_tls, out);
+	return 1;
 }
 
 size_t

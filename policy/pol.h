@@ -63,6 +63,35 @@ int pol_add_cidr(struct pol *p, const char *cidr, enum pol_mode mode,
 void pol_lookup_addr(const struct pol *p, uint8_t af,
     const struct pkt_addr *server, struct pol_match *out);
 
+/* ---- domain policies (config domain rules, MTA-STS files, the EFF list) ---- */
+
+struct pol_domain;
+
+/* A reference to a domain policy of this struct pol, small enough to keep
+ * in a flow; POL_REF_NONE when there is none. A reference is only
+ * meaningful with the struct pol that issued it. */
+#define POL_REF_NONE UINT32_MAX
+
+/* Hand the domain table to p (p owns and frees it; d may be NULL). Indexes
+ * every domain by smtp_name_hash() for recipient lookups. 0 or -1 (memory). */
+int pol_set_domains(struct pol *p, struct pol_domain *d);
+const struct pol_domain *pol_domains(const struct pol *p);
+int pol_has_domains(const struct pol *p);
+
+/* The domain policy listing an MX pattern that matches host name mx
+ * (learned from DNS, or the server's banner name), as in force at now.
+ * Returns 1 and fills out (match = the domain) and *ref, or 0. */
+int pol_lookup_mx(const struct pol *p, const char *mx, int64_t now,
+    struct pol_match *out, uint32_t *ref);
+
+/* The policy of a recipient domain given by its smtp_name_hash(). */
+int pol_lookup_domain_hash(const struct pol *p, uint64_t hash, int64_t now,
+    struct pol_match *out, uint32_t *ref);
+
+/* The match a reference stands for, as in force at now; 0 if it is gone. */
+int pol_match_from_ref(const struct pol *p, uint32_t ref, int64_t now,
+    struct pol_match *out);
+
 /* Number of address rules (for -t summaries). */
 size_t pol_rule_count(const struct pol *p);
 

@@ -100,8 +100,22 @@ test_design_example(void **state)
 	(void)state;
 	if (gw_config_load(tc_write(text), &c, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
-	assert_int_equal(c.nwarn, 0);
+	/* The named EFF list and MTA-STS cache do not exist here: each is
+	 * skipped with a warning, never a refused configuration. */
+	assert_int_equal(c.nwarn, 2);
+	assert_non_null(strstr(c.warn[0], "policy.eff_list"));
+	assert_non_null(strstr(c.warn[1], "policy.mta_sts_dir"));
 	assert_int_equal(pol_rule_count(c.pol), 1);
+	/* The domain rule is a config-sourced domain policy, found by MX name. */
+	{
+		uint32_t ref;
+		assert_true(pol_has_domains(c.pol));
+		assert_int_equal(pol_lookup_mx(c.pol, "a.example.org", 0, &m, &ref), 1);
+		assert_int_equal(m.mode, POL_MODE_ENFORCE);
+		assert_int_equal(m.source, POL_SRC_CONFIG);
+		assert_string_equal(m.match, "example.net");
+		assert_int_equal(pol_lookup_mx(c.pol, "b.a.example.org", 0, &m, &ref), 0);
+	}
 	tc_lookup(&c, "203.0.113.25", &m);
 	assert_int_equal(m.mode, POL_MODE_ENFORCE);
 	assert_int_equal(m.source, POL_SRC_CONFIG);

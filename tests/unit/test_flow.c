@@ -91,7 +91,7 @@ test_create_lookup_v4(void **state)
 	assert_int_equal(f->start_us, 1500000);
 	assert_int_equal(f->last_sec, 1);
 	assert_int_equal(f->pkts[0] + f->pkts[1] + f->bytes[0] + f->bytes[1], 0);
-	assert_int_equal(f->reported, 0);
+	assert_int_equal(f->flags, 0);
 	assert_int_equal(f->ended, 0);
 
 	expect_flow(t, &p, f, FLOW_TO_SERVER);
@@ -305,7 +305,7 @@ test_remove_and_reuse(void **state)
 	f->pkts[0] = 7;
 	f->bytes[1] = 1234;
 	f->state = FLOW_ST_BLOCKED;
-	f->reported = 1;
+	f->flags = FLOW_F_REPORTED;
 	f->ended = 3;
 	f->smtp.phase = SMTP_PH_PLAIN;
 	f->smtp.flags = 0xffff;
@@ -322,7 +322,7 @@ test_remove_and_reuse(void **state)
 	assert_int_equal(h->pkts[0], 0);
 	assert_int_equal(h->bytes[1], 0);
 	assert_int_equal(h->state, FLOW_ST_SYN);
-	assert_int_equal(h->reported, 0);
+	assert_int_equal(h->flags, 0);
 	assert_int_equal(h->ended, 0);
 	assert_int_equal(h->smtp.flags, 0);
 	assert_int_equal(h->half[0].next_seq, 0);

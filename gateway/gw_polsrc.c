@@ -1,0 +1,115 @@
+/*
+ * gw_polsrc.c - read the EFF list and the MTA-STS cache (see gw_polsrc.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../policy/pol_mx.h"
+#include "../policy/pol_sts.h"
+#include "gw_polsrc.h"
+
+/* An MTA-STS policy is a few hundred bytes; RFC 8461 3.3 lets a sender
+ * refuse more than 64 KiB. */
+#define GW_STS_FILE_MAX (64u * 1024)
+
+/* Read a whole regular file of at most max bytes; NULL with err. */
+static char *
+read_file(const char *path, size_t max, size_t *len, struct stat *sb, char *err, size_t errlen)
+{
+	char *buf;
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((size_t)sb->st_size > max) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		close(fd);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)sb->st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)sb->st_size && (r = read(fd, buf + got, (size_t)sb->st_size - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+int
+gw_polsrc_eff(struct pol_domain *d, const char *path, int64_t now, int64_t prev_ts,
+    int keep_enforce, struct pol_eff_info *info, struct pol_warnings *w,
+    char *err, size_t errlen)
+{
+	struct pol_eff_opts o = { now, prev_ts, keep_enforce ? POL_EFF_F_KEEP_ENFORCE : 0 };
+	char perr[256];
+	struct stat sb;
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((buf = read_file(path, POL_EFF_MAX_BYTES, &len, &sb, err, errlen)) == NULL)
+		return -1;
+	rc = pol_eff_load(d, buf, len, &o, info, w, perr, sizeof(perr));
+	free(buf);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: %s", path, perr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+gw_polsrc_sts_dir(struct pol_domain *d, const char *dir, int64_t now, size_t *n,
+    struct pol_warnings *w, char *err, size_t errlen)
+{
+	char domain[POL_NAME_BUF], path[4096], ferr[512];
+	struct dirent *de;
+	struct stat sb;
+	DIR *dp;
+
+	*n = 0;
+	if ((dp = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		size_t len;
+		char *buf;
+
+		if (pol_sts_file_domain(de->d_name, domain, sizeof(domain)) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((buf = read_file(path, GW_STS_FILE_MAX, &len, &sb, ferr, sizeof(ferr))) == NULL) {
+			pol_warn(w, "%s", ferr);
+			continue;
+		}
+		int rc = pol_sts_add(d, domain, buf, len, (int64_t)sb.st_mtime, now, w, ferr,
+		    sizeof(ferr));
+		if (rc == 0)
+			(*n)++;
+		else if (rc == -1)
+			pol_warn(w, "%s: %s", path, ferr); /* a broken file costs its domain only */
+		free(buf);
+	}
+	closedir(dp);
+	return 0;
+}
