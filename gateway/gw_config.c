@@ -488,11 +488,7 @@ ld_sources(struct ld *l, const config_setting_t *s)
 		    perr, sizeof(perr)) == -1)
 			return ld_err(l, member(s, "eff_list"), "policy.eff_list: %s", perr);
 		c->eff_timestamp = info.timestamp;
-		c->eff_expired = info.expired;
-		if (info.expired && !c->eff_keep_enforce)
-			ld_warn(l, member(s, "eff_list"), "policy.eff_list: %s has expired: "
-			    "its %zu enforce entries act as testing (eff_keep_enforce = true keeps them)",
-			    c->eff_list, info.n_lowered);
+		c->eff_expired = info.expired; /* the loader warned, naming the date */
 	}
 	if (c->mta_sts_dir[0] != '\0') {
 		size_t n;

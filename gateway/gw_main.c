@@ -20,6 +20,7 @@
 #include "gw_inline.h"
 #include "gw_log.h"
 #include "gw_offline.h"
+#include "gw_pins.h"
 
 #ifndef STG_VERSION
 #define STG_VERSION "unknown"
@@ -35,6 +36,7 @@ usage(FILE *fp, int full)
 	    "usage: " PROG " [-c FILE] [-l FILE] -q QUEUES   inline on NFQUEUE (QUEUES: 0 or 0-3)\n"
 	    "       " PROG " [-c FILE] [-l FILE] -r FILE     replay a pcap or pcapng capture\n"
 	    "       " PROG " [-c FILE] -t                    check the configuration\n"
+	    "       " PROG " -c FILE pins list | pins forget ADDRESS|MXNAME\n"
 	    "       " PROG " --version | --help\n");
 	if (!full)
 		return;
@@ -95,8 +97,69 @@ print_summary(const char *path, const struct gw_config *c)
 	printf("default mode: %s, min_tls %u.%u\n", pol_mode_name(def.mode),
 	    (unsigned)(def.min_tls >> 8) - 2, (unsigned)(def.min_tls & 0xff) - 1);
 	printf("address rules: %zu\n", pol_rule_count(c->pol));
+	printf("domain policies: %zu from config rules, %zu MTA-STS, %zu EFF list%s\n",
+	    c->n_domains[POL_SRC_CONFIG], c->n_domains[POL_SRC_MTA_STS], c->n_domains[POL_SRC_EFF],
+	    c->eff_expired ? " (expired: enforce acts as testing)" : "");
+	printf("learned pins: %s, mode %s, max_age %us, at most %u\n",
+	    c->pins_file[0] ? c->pins_file : "in memory only",
+	    pol_mode_name((enum pol_mode)c->engine.pins_mode), c->engine.pins_max_age,
+	    c->engine.pins_max);
+	printf("MX names from DNS answers: %s\n", c->engine.learn_dns ? "learned" : "off");
 	printf("eve output: %s\n", strcmp(c->eve_path, "-") == 0 ? "standard output" : c->eve_path);
 	printf("configuration OK\n");
+}
+
+/* "pins list" and "pins forget ADDR|MXNAME|*.DOMAIN": the operator's view
+ * of the learned pins in the configured file. */
+static int
+pins_command(const char *config_path, int argc, char **argv)
+{
+	char err[GW_PATH_MAX + 512];
+	struct gw_config c;
+	struct gw_pins *pins;
+	int rc = 0;
+
+	if (argc < 1 || (strcmp(argv[0], "list") == 0 && argc != 1) ||
+	    (strcmp(argv[0], "forget") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "forget") != 0)) {
+		fprintf(stderr, "usage: " PROG " -c FILE pins list | pins forget ADDRESS|MXNAME\n");
+		return 2;
+	}
+	if (config_path == NULL) {
+		fprintf(stderr, PROG ": pins: -c FILE is needed (it names policy.pins.file)\n");
+		return 2;
+	}
+	if (gw_config_load(config_path, &c, err, sizeof(err)) == -1) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (c.pins_file[0] == '\0') {
+		fprintf(stderr, PROG ": %s: policy.pins.file is not set: pins live in memory only\n",
+		    config_path);
+		gw_config_free(&c);
+		return 1;
+	}
+	if ((pins = gw_pins_new(c.engine.pins_max, c.pins_file, 1)) == NULL ||
+	    gw_pins_load(pins, err, sizeof(err)) == -1) {
+		fprintf(stderr, PROG ": %s\n", pins ? err : "out of memory");
+		gw_pins_free(pins);
+		gw_config_free(&c);
+		return 1;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		rc = gw_pins_list(pins, stdout) == 0 ? 0 : 1;
+	} else {
+		size_t n = gw_pins_forget(pins, argv[1]);
+		printf("%zu pin%s forgotten\n", n, n == 1 ? "" : "s");
+		if (n > 0 && gw_pins_save(pins, err, sizeof(err)) == -1) {
+			fprintf(stderr, PROG ": %s\n", err);
+			rc = 1;
+		}
+		/* A running daemon keeps its own copy until it restarts. */
+	}
+	gw_pins_free(pins);
+	gw_config_free(&c);
+	return rc;
 }
 
 int
@@ -140,6 +203,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "pins") == 0)
+		return pins_command(config_path, argc - optind - 1, argv + optind + 1);
 	if (optind < argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		usage(stderr, 0);

@@ -3,6 +3,7 @@
 #   unit         cmocka tests of BUILD
 #   sanitizers   the unit tests rebuilt with SANITIZER=address,undefined
 #   golden       tests/run-golden.sh, when present
+#   policy       tests/run-policy.sh: domain policies, DNS names, pins
 #   badinput     tests/run-badinput.sh (also on the sanitizer build)
 #   integ        tests/integ/run.sh, when present and running as root
 # Prints "N passed, N failed" (suites) last; exits non-zero on any failure.
@@ -35,6 +36,7 @@ if [ -f tests/run-golden.sh ]; then
 else
 	skipped="$skipped golden"
 fi
+suite policy sh tests/run-policy.sh "$BUILD"
 suite badinput sh tests/run-badinput.sh "$BUILD"
 if [ -x "$SANBUILD/starttls-guard" ]; then
 	suite badinput-sanitizers sh tests/run-badinput.sh "$SANBUILD"

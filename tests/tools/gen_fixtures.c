@@ -83,6 +83,7 @@ struct session {
 	const struct step *steps; /* ends with OP_END */
 	int start_at;             /* first step written (midstream); 0 = all, handshake included */
 	unsigned delay_s;         /* seconds after the previous session's last packet */
+	const char *dns;          /* if set: first a DNS answer "dns has the server's address" */
 };
 
 /* One capture. */
@@ -278,6 +279,24 @@ static const struct step d_midstream[] = {
 	MAIL_TXN, FIN(C), END
 };
 
+/* Policy cases (tests/fixtures/policy/, tests/run-policy.sh). */
+#define BANNER_RELAY { S, "220 relay.example.com ESMTP\r\n" }
+static const struct step d_pol_notls[] = {       /* STARTTLS deleted from the reply */
+	BANNER_RELAY, EHLO, EHLO_NOTLS, MAIL_TXN, FIN(C), END
+};
+static const struct step d_pol_banner[] = {      /* names itself mx.example.net */
+	BANNER, EHLO, EHLO_NOTLS, MAIL_TXN, FIN(C), END
+};
+static const struct step d_pol_notls_other[] = { /* recipient domain without a policy */
+	BANNER_RELAY, EHLO, EHLO_NOTLS,
+	{ C, "MAIL FROM:<alice@client.example.org>\r\n" }, { S, "250 2.1.0 Ok\r\n" },
+	{ C, "RCPT TO:<carol@other.example>\r\n" }, { S, "250 2.1.5 Ok\r\n" },
+	{ C, "QUIT\r\n" }, { S, "221 2.0.0 Bye\r\n" }, FIN(C), END
+};
+static const struct step d_pol_tls[] = {
+	BANNER_RELAY, EHLO, EHLO_TLS, STARTTLS, READY, TLS12, FIN(C), END
+};
+
 #define V4(c, s, d)   { 4, (c), (s), (d), 0, 0 }
 #define V6(c, s, d)   { 6, (c), (s), (d), 0, 0 }
 
@@ -310,6 +329,27 @@ static const struct fcase cases[] = {
 		V4("198.51.100.29", "192.0.2.31", d_hs_alert),
 		{ 4, "198.51.100.29", "192.0.2.31", d_fallback_plain, 0, 10 } } },
 	{ "midstream", DLT_EN10MB, { { 4, "198.51.100.30", "203.0.113.11", d_midstream, 2, 0 } } },
+};
+
+/* Domain policies, DNS-learned MX names, recipient domains, pins: replayed
+ * with tests/fixtures/policy/policy.conf by tests/run-policy.sh. */
+static const struct fcase policy_cases[] = {
+	{ "eff_dns_downgrade", DLT_EN10MB, {
+		{ 4, "198.51.100.40", "192.0.2.40", d_pol_notls, 0, 0, "gmail-smtp-in.l.google.com" } } },
+	{ "sts_dns_downgrade", DLT_EN10MB, {
+		{ 4, "198.51.100.41", "192.0.2.41", d_pol_notls, 0, 0, "mx.example.net" } } },
+	{ "sts_dns_ipv6", DLT_EN10MB, {
+		{ 6, "2001:db8:100::41", "2001:db8:41::25", d_pol_notls, 0, 0, "mx.example.net" } } },
+	{ "rcpt_domain_downgrade", DLT_EN10MB, { V4("198.51.100.42", "192.0.2.42", d_pol_notls) } },
+	{ "banner_raise", DLT_EN10MB, { V4("198.51.100.43", "192.0.2.43", d_pol_banner) } },
+	{ "pin_in_capture", DLT_EN10MB, {
+		V4("198.51.100.44", "192.0.2.44", d_pol_tls),
+		{ 4, "198.51.100.44", "192.0.2.44", d_pol_notls_other, 0, 60, NULL } } },
+	{ "pin_first_tls", DLT_EN10MB, { V4("198.51.100.45", "192.0.2.45", d_pol_tls) } },
+	{ "pin_then_plain", DLT_EN10MB, { V4("198.51.100.45", "192.0.2.45", d_pol_notls_other) } },
+	{ "config_domain_dns", DLT_EN10MB, {
+		{ 4, "198.51.100.46", "192.0.2.46", d_pol_notls, 0, 0, "mx.config.example" } } },
+	{ "no_policy_other_rcpt", DLT_EN10MB, { V4("198.51.100.47", "192.0.2.47", d_pol_notls_other) } },
 };
 
 /* ------------------------------------------------------------------ */
@@ -934,6 +974,104 @@ parse_addr(int af, const char *s, uint8_t out[16])
 		die("bad address in the case table");
 }
 
+/* Append a DNS name in wire form. */
+static size_t
+dns_name_put(uint8_t *p, const char *name)
+{
+	size_t n = 0;
+
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, name, l);
+		n += l;
+		name += l + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+/* A resolver's answer to the client: "name has the server's address". */
+static void
+send_dns(struct gen *g, const struct conn *c, const char *name)
+{
+	static const uint8_t mac_r[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x35 };
+	uint8_t f[GEN_FRAME_MAX], res[16];
+	size_t l2 = 0, l3 = c->af == 4 ? 20 : 40, q, alen = c->af == 4 ? 4 : 16;
+	uint8_t *ip, *udp, *d;
+	uint32_t sum;
+
+	memset(res, 0, sizeof res);
+	parse_addr(c->af, c->af == 4 ? "198.51.100.53" : "2001:db8:100::53", res);
+	g->ts_us += GEN_STEP_GAP_US;
+	memset(f, 0, sizeof f);
+	if (g->dlt == DLT_EN10MB) {
+		memcpy(f, c->e[C].mac, 6);
+		memcpy(f + 6, mac_r, 6);
+		put16(f + 12, c->af == 4 ? 0x0800 : 0x86dd);
+		l2 = 14;
+	}
+	ip = f + l2;
+	udp = ip + l3;
+	d = udp + 8;
+	put16(d, 0x5354);                        /* id */
+	put16(d + 2, 0x8180);                    /* response, RD, RA, NOERROR */
+	put16(d + 4, 1);
+	put16(d + 6, 1);
+	q = 12 + dns_name_put(d + 12, name);
+	put16(d + q, c->af == 4 ? 1 : 28);
+	put16(d + q + 2, 1);
+	q += 4;
+	put16(d + q, 0xc00c);                    /* the question's name */
+	put16(d + q + 2, c->af == 4 ? 1 : 28);
+	put16(d + q + 4, 1);
+	put32(d + q + 6, 300);
+	put16(d + q + 10, (unsigned)alen);
+	memcpy(d + q + 12, c->e[S].addr, alen);
+	q += 12 + alen;
+	put16(udp, 53);
+	put16(udp + 2, 53000);
+	put16(udp + 4, (unsigned)(8 + q));
+	if (c->af == 4) {
+		ip[0] = 0x45;
+		put16(ip + 2, (unsigned)(20 + 8 + q));
+		ip[8] = 64;
+		ip[9] = 17;
+		memcpy(ip + 12, res, 4);
+		memcpy(ip + 16, c->e[C].addr, 4);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+		uint8_t ph[12] = { 0 };
+		memcpy(ph, res, 4);
+		memcpy(ph + 4, c->e[C].addr, 4);
+		ph[9] = 17;
+		put16(ph + 10, (unsigned)(8 + q));
+		sum = csum_add(0, ph, 12);
+	} else {
+		ip[0] = 0x60;
+		put16(ip + 4, (unsigned)(8 + q));
+		ip[6] = 17;
+		ip[7] = 64;
+		memcpy(ip + 8, res, 16);
+		memcpy(ip + 24, c->e[C].addr, 16);
+		uint8_t ph[40] = { 0 };
+		memcpy(ph, res, 16);
+		memcpy(ph + 16, c->e[C].addr, 16);
+		put32(ph + 32, (uint32_t)(8 + q));
+		ph[39] = 17;
+		sum = csum_add(0, ph, 40);
+	}
+	put16(udp + 6, csum_fold(csum_add(sum, udp, 8 + q)));
+
+	struct pcap_pkthdr h;
+	memset(&h, 0, sizeof h);
+	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
+	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
+	h.caplen = h.len = (bpf_u_int32)(l2 + l3 + 8 + q);
+	pcap_dump((u_char *)g->dump, &h, f);
+	g->packets++;
+}
+
 /* Write one session: handshake, steps, teardown. */
 static void
 write_session(struct gen *g, const struct session *ss, uint32_t seed)
@@ -960,6 +1098,8 @@ write_session(struct gen *g, const struct session *ss, uint32_t seed)
 
 	g->ts_us += (uint64_t)ss->delay_s * 1000000u;
 	g->writing = ss->start_at == 0;
+	if (ss->dns)
+		send_dns(g, &c, ss->dns);
 
 	/* three-way handshake; the first SYN has SYN only */
 	send_seg(g, &c, C, TH_SYN, c.e[C].nxt, NULL, 0);
@@ -1048,5 +1188,13 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		write_case(argv[1], &cases[i]);
+	char pdir[4096];
+	snprintf(pdir, sizeof pdir, "%s/policy", argv[1]);
+	if (mkdir(pdir, 0777) != 0 && errno != EEXIST) {
+		perror(pdir);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof policy_cases / sizeof policy_cases[0]; i++)
+		write_case(pdir, &policy_cases[i]);
 	return 0;
 }
