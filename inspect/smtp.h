@@ -99,8 +99,8 @@ struct smtp {
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
 	uint16_t banner_stars;        /* '*' bytes in the whole first greeting line (PIX masking) */
-	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
+	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */
 	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */
 	char     banner[SMTP_BANNER_MAX]; /* greeting text after "220 " (raw bytes, not terminated) */
 	char     helo[SMTP_HELO_MAX];     /* EHLO/HELO argument (raw bytes, not terminated) */
