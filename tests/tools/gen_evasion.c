@@ -1,0 +1,1070 @@
+/*
+ * gen_evasion.c - write the evasion corpus: captures that try to make the
+ * gateway see other bytes than the receiving MTA does.
+ *
+ * Usage: gen_evasion DIR   (writes DIR/<case>.pcap for every case below)
+ *
+ * Each case is a function that writes one or more TCP sessions through a
+ * small imperative API (open, say, raw segments at any sequence number,
+ * IPv4/IPv6 fragments, bad checksums, urgent pointers, FIN). The packet
+ * writer is copied from gen_fixtures.c (same clock, checksums, Ethernet
+ * framing) and extended; like it, the output is byte-identical on every
+ * run: times start at 2026-11-28 12:00:00 UTC, ISNs and ports derive from
+ * the case name and the session number. tests/run-evasion.sh compares the
+ * output with the committed captures tests/evasion/<case>.pcap and replays
+ * each against
+ * tests/evasion/<case>.expect ("signature action" per alert, sorted).
+ *
+ * Servers (tests/evasion/evasion.conf): 203.0.113.0/25 enforce,
+ * 203.0.113.128/25 testing (TLS expected, alerts only), 192.0.2.0/24 no
+ * rule (default testing: nothing expected), 2001:db8:25::/48 enforce.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* 2026-11-28 12:00:00 UTC, as gen_fixtures. */
+#define GEN_T0_SEC      1795867200u
+#define GEN_PKT_GAP_US  150u
+#define GEN_STEP_GAP_US 12000u
+#define GEN_MSS         1448u
+#define GEN_SNAPLEN     65535
+#define GEN_FRAME_MAX   2048
+
+#define C 0
+#define S 1
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+/* Servers by policy. */
+#define SRV_ENFORCE "203.0.113.25"
+#define SRV_TESTING "203.0.113.140"
+#define SRV_NONE    "192.0.2.25"
+#define SRV6_ENFORCE "2001:db8:25::25"
+
+/* Dialogue texts. */
+#define T_BANNER   "220 mx.example.net ESMTP Postfix\r\n"
+#define T_EHLO     "EHLO client.example.org\r\n"
+/* 64 bytes; the keyword is at [40, 48). */
+#define T_REPLY_X  "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\r\n"
+#define T_REPLY_S  "250-mx.example.net\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+#define T_REPLY_NO "250-mx.example.net\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+#define KW_OFF     40
+#define T_READY    "220 2.0.0 Ready to start TLS\r\n"
+#define T_MAIL     "MAIL FROM:<alice@client.example.org>\r\n"
+#define T_OK       "250 2.1.0 Ok\r\n"
+#define T_502      "502 5.5.2 Error: command not recognized\r\n"
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+/* What one segment looks like beyond its bytes. */
+struct segopt {
+	unsigned flags;     /* TH_*; 0 means ACK|PSH */
+	uint16_t urg;       /* urgent pointer (with TH_URG) */
+	int bad_csum;       /* write a wrong TCP checksum */
+	unsigned frag;      /* IP fragment payload size (multiple of 8), 0 = whole */
+	int frag_order;     /* 0 in order, 1 reversed */
+	const uint8_t *frag_alt; /* right after fragment 2, send fragment 2 again with these TCP bytes (overlap) */
+	int v6ext;          /* IPv6: hop-by-hop + destination options before TCP / the fragment header */
+};
+
+/* One side of a connection. */
+struct end {
+	uint8_t  addr[16];
+	uint8_t  mac[6];
+	uint16_t port;
+	uint16_t ipid;
+	uint32_t nxt;       /* next sequence number this side sends */
+};
+
+struct conn {
+	int af;
+	struct end e[2];
+};
+
+struct gen {
+	pcap_dumper_t *dump;
+	uint64_t ts_us;
+	unsigned packets;
+	uint32_t seed;      /* from the case name */
+	unsigned nsess;     /* sessions opened so far */
+	uint32_t v6fragid;
+};
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "gen_evasion: %s\n", what);
+	exit(1);
+}
+
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+	while (n > 1) {
+		sum += (uint32_t)p[0] << 8 | p[1];
+		p += 2;
+		n -= 2;
+	}
+	if (n)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t
+csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void
+put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* Write one Ethernet frame carrying ip[0..n). */
+static void
+emit(struct gen *g, const struct conn *c, int from, const uint8_t *ip, size_t n)
+{
+	uint8_t f[14 + GEN_FRAME_MAX + 64];
+	struct pcap_pkthdr h;
+
+	if (n > GEN_FRAME_MAX + 64)
+		die("frame too large");
+	memcpy(f, c->e[!from].mac, 6);
+	memcpy(f + 6, c->e[from].mac, 6);
+	put16(f + 12, c->af == 4 ? 0x0800 : 0x86dd);
+	memcpy(f + 14, ip, n);
+	g->ts_us += GEN_PKT_GAP_US;
+	memset(&h, 0, sizeof h);
+	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
+	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
+	h.caplen = h.len = (bpf_u_int32)(14 + n);
+	pcap_dump((u_char *)g->dump, &h, f);
+	g->packets++;
+}
+
+/* Build the TCP header + payload into th; returns its length. */
+static size_t
+build_tcp(const struct conn *c, int from, unsigned flags, uint32_t seq, uint16_t urg,
+    int bad_csum, const uint8_t *pl, size_t n, uint8_t *th)
+{
+	const struct end *src = &c->e[from], *dst = &c->e[!from];
+	size_t thl = (flags & TH_SYN) ? 24 : 20, tcplen = thl + n;
+	uint8_t ph[40];
+	uint32_t sum;
+
+	memset(th, 0, thl);
+	put16(th, src->port);
+	put16(th + 2, dst->port);
+	put32(th + 4, seq);
+	put32(th + 8, (flags & TH_ACK) ? dst->nxt : 0);
+	th[12] = (uint8_t)((thl / 4) << 4);
+	th[13] = (uint8_t)flags;
+	put16(th + 14, from == C ? 64240 : 65160);
+	put16(th + 18, urg);
+	if (thl == 24) {
+		th[20] = 2;
+		th[21] = 4;
+		put16(th + 22, 1460);
+	}
+	if (n)
+		memcpy(th + thl, pl, n);
+	if (c->af == 4) {
+		memcpy(ph, src->addr, 4);
+		memcpy(ph + 4, dst->addr, 4);
+		ph[8] = 0;
+		ph[9] = 6;
+		put16(ph + 10, (unsigned)tcplen);
+		sum = csum_add(0, ph, 12);
+	} else {
+		memcpy(ph, src->addr, 16);
+		memcpy(ph + 16, dst->addr, 16);
+		put32(ph + 32, (uint32_t)tcplen);
+		ph[36] = ph[37] = ph[38] = 0;
+		ph[39] = 6;
+		sum = csum_add(0, ph, 40);
+	}
+	sum = csum_add(sum, th, tcplen);
+	put16(th + 16, csum_fold(sum) ^ (bad_csum ? 0x5a5a : 0));
+	return tcplen;
+}
+
+/* IPv4 header for l4len bytes of protocol 6 at fragment offset off (bytes). */
+static void
+ip4_hdr(struct end *src, const struct end *dst, uint8_t *ip, size_t l4len,
+    uint16_t id, unsigned off, int more, int df)
+{
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(20 + l4len));
+	put16(ip + 4, id);
+	put16(ip + 6, (df ? 0x4000 : 0) | (more ? 0x2000 : 0) | (off / 8));
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, src->addr, 4);
+	memcpy(ip + 16, dst->addr, 4);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+}
+
+/* IPv6 header (+ optional hop-by-hop and destination options), next header
+ * nh after them; returns the header bytes written. */
+static size_t
+ip6_hdr(const struct end *src, const struct end *dst, uint8_t *ip, size_t after,
+    int ext, unsigned nh)
+{
+	size_t hl = 40 + (ext ? 16 : 0);
+
+	memset(ip, 0, hl);
+	ip[0] = 0x60;
+	put16(ip + 4, (unsigned)(hl - 40 + after));
+	ip[7] = 64;
+	memcpy(ip + 8, src->addr, 16);
+	memcpy(ip + 24, dst->addr, 16);
+	if (!ext) {
+		ip[6] = (uint8_t)nh;
+		return hl;
+	}
+	ip[6] = 0;                     /* hop-by-hop */
+	ip[40] = 60;                   /* -> destination options */
+	ip[41] = 0;                    /* 8 bytes: PadN */
+	ip[42] = 1;
+	ip[43] = 4;
+	ip[48] = (uint8_t)nh;          /* destination options -> nh */
+	ip[49] = 0;
+	ip[50] = 1;
+	ip[51] = 4;
+	return hl;
+}
+
+/* Send one TCP segment from side `from` at seq, as the options say. */
+static void
+seg(struct gen *g, struct conn *c, int from, uint32_t seq, const void *pl, size_t n,
+    const struct segopt *o)
+{
+	static const struct segopt none;
+	uint8_t tcp[GEN_FRAME_MAX], alt[GEN_FRAME_MAX], ip[GEN_FRAME_MAX + 64];
+	struct end *src = &c->e[from], *dst = &c->e[!from];
+	unsigned flags;
+	size_t tl;
+
+	if (o == NULL)
+		o = &none;
+	flags = o->flags ? o->flags : (TH_ACK | TH_PSH);
+	if (n + 60 > GEN_FRAME_MAX)
+		die("segment too large");
+	tl = build_tcp(c, from, flags, seq, o->urg, o->bad_csum, pl, n, tcp);
+	if (o->frag_alt)
+		build_tcp(c, from, flags, seq, o->urg, o->bad_csum, o->frag_alt, n, alt);
+
+	if (o->frag == 0) {
+		size_t hl;
+		if (c->af == 4) {
+			ip4_hdr(src, dst, ip, tl, src->ipid++, 0, 0, 1);
+			hl = 20;
+		} else {
+			hl = ip6_hdr(src, dst, ip, tl, o->v6ext, 6);
+		}
+		memcpy(ip + hl, tcp, tl);
+		emit(g, c, from, ip, hl + tl);
+		return;
+	}
+
+	/* fragments of o->frag bytes (the last shorter) */
+	unsigned nfrag = (unsigned)((tl + o->frag - 1) / o->frag);
+	uint16_t id = src->ipid++;
+	uint32_t id6 = ++g->v6fragid;
+	for (unsigned k = 0; k < nfrag + (o->frag_alt ? 1 : 0); k++) {
+		/* with an alternative, step 3 resends fragment 2 and later steps shift by one */
+		unsigned kk = o->frag_alt && k > 2 ? k - 1 : k;
+		unsigned i = o->frag_order ? nfrag - 1 - kk : kk;
+		const uint8_t *body = o->frag_alt && k == 3 ? alt : tcp;
+		size_t off = (size_t)i * o->frag;
+		size_t len = tl - off < o->frag ? tl - off : o->frag;
+		int more = i + 1 < nfrag;
+		size_t hl;
+
+		if (c->af == 4) {
+			ip4_hdr(src, dst, ip, len, id, (unsigned)off, more, 0);
+			hl = 20;
+		} else {
+			hl = ip6_hdr(src, dst, ip, 8 + len, o->v6ext, 44);
+			ip[hl] = 6;            /* fragment header: next header TCP */
+			ip[hl + 1] = 0;
+			put16(ip + hl + 2, (unsigned)off | (more ? 1 : 0));
+			put32(ip + hl + 4, id6);
+			hl += 8;
+		}
+		memcpy(ip + hl, body + off, len);
+		emit(g, c, from, ip, hl + len);
+	}
+}
+
+/* The peer acknowledges everything so far. */
+static void
+ack(struct gen *g, struct conn *c, int from)
+{
+	struct segopt o = { .flags = TH_ACK };
+	seg(g, c, from, c->e[from].nxt, NULL, 0, &o);
+}
+
+/* Open a connection (three-way handshake unless midstream). */
+static void
+open_conn(struct gen *g, struct conn *c, int af, const char *cli, const char *srv, int handshake)
+{
+	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+	static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+	uint32_t s = g->seed + g->nsess++ * 7919u;
+	struct segopt syn = { .flags = TH_SYN }, synack = { .flags = TH_SYN | TH_ACK };
+
+	memset(c, 0, sizeof *c);
+	c->af = af;
+	if (inet_pton(af == 4 ? AF_INET : AF_INET6, cli, c->e[C].addr) != 1 ||
+	    inet_pton(af == 4 ? AF_INET : AF_INET6, srv, c->e[S].addr) != 1)
+		die("bad address");
+	memcpy(c->e[C].mac, mac_c, 6);
+	memcpy(c->e[S].mac, mac_s, 6);
+	c->e[C].port = (uint16_t)(32768 + (s + g->nsess) % 28000);
+	c->e[S].port = 25;
+	c->e[C].ipid = (uint16_t)(s >> 16);
+	c->e[S].ipid = (uint16_t)(s >> 3);
+	c->e[C].nxt = s * 2654435761u;
+	c->e[S].nxt = (s ^ 0x5a5a5a5au) * 40503u;
+	g->ts_us += 1000000u;
+	if (handshake) {
+		seg(g, c, C, c->e[C].nxt, NULL, 0, &syn);
+	}
+	c->e[C].nxt++;
+	if (handshake)
+		seg(g, c, S, c->e[S].nxt, NULL, 0, &synack);
+	c->e[S].nxt++;
+	if (handshake)
+		ack(g, c, C);
+}
+
+/* Send text in order (MSS-sized segments) and let the peer ack it. */
+static void
+say_n(struct gen *g, struct conn *c, int from, const void *text, size_t n)
+{
+	const uint8_t *p = text;
+
+	g->ts_us += GEN_STEP_GAP_US;
+	for (size_t off = 0; off < n; off += GEN_MSS) {
+		size_t k = n - off < GEN_MSS ? n - off : GEN_MSS;
+		seg(g, c, from, c->e[from].nxt + (uint32_t)off, p + off, k, NULL);
+	}
+	c->e[from].nxt += (uint32_t)n;
+	ack(g, c, !from);
+}
+
+static void
+say(struct gen *g, struct conn *c, int from, const char *text)
+{
+	say_n(g, c, from, text, strlen(text));
+}
+
+/* Send text cut at the given offsets (sorted, ncut of them), segments in the
+ * order perm gives (NULL: in order), then advance and ack. */
+static void
+say_cut(struct gen *g, struct conn *c, int from, const char *text, const size_t *cut,
+    size_t ncut, const size_t *perm)
+{
+	size_t n = strlen(text), nseg = ncut + 1;
+	uint32_t base = c->e[from].nxt;
+
+	g->ts_us += GEN_STEP_GAP_US;
+	for (size_t k = 0; k < nseg; k++) {
+		size_t i = perm ? perm[k] : k;
+		size_t a = i == 0 ? 0 : cut[i - 1], b = i == ncut ? n : cut[i];
+		seg(g, c, from, base + (uint32_t)a, text + a, b - a, NULL);
+	}
+	c->e[from].nxt += (uint32_t)n;
+	ack(g, c, !from);
+}
+
+/* Bytes [a, b) of text at their place in the stream, without advancing. */
+static void
+part(struct gen *g, struct conn *c, int from, const char *text, size_t a, size_t b,
+    const struct segopt *o)
+{
+	seg(g, c, from, c->e[from].nxt + (uint32_t)a, text + a, b - a, o);
+}
+
+/* Close: FIN, FIN, ACK. */
+static void
+fin(struct gen *g, struct conn *c)
+{
+	struct segopt f = { .flags = TH_FIN | TH_ACK };
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, c, C, c->e[C].nxt, NULL, 0, &f);
+	c->e[C].nxt++;
+	seg(g, c, S, c->e[S].nxt, NULL, 0, &f);
+	c->e[S].nxt++;
+	ack(g, c, C);
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS records: enough for the engine's decision (record headers and the
+ * first handshake message type); bodies are fixed filler. */
+
+static size_t
+tls_rec(uint8_t *b, unsigned ct, unsigned hs, size_t body)
+{
+	b[0] = (uint8_t)ct;
+	b[1] = 3;
+	b[2] = ct == 0x16 && hs == 1 ? 1 : 3;
+	put16(b + 3, (unsigned)body);
+	memset(b + 5, 0x42, body);
+	if (hs) {
+		b[5] = (uint8_t)hs;
+		b[6] = 0;
+		put16(b + 7, (unsigned)(body - 4));
+		b[9] = 3;
+		b[10] = 3;
+	}
+	return 5 + body;
+}
+
+/* ClientHello, ServerHello: the session is decided "tls". */
+static void
+tls_start(struct gen *g, struct conn *c)
+{
+	uint8_t b[600];
+	say_n(g, c, C, b, tls_rec(b, 0x16, 1, 512));
+	say_n(g, c, S, b, tls_rec(b, 0x16, 2, 90));
+}
+
+/* ------------------------------------------------------------------ */
+/* Dialogue pieces                                                      */
+
+/* Banner and EHLO. */
+static void
+greet(struct gen *g, struct conn *c)
+{
+	say(g, c, S, T_BANNER);
+	say(g, c, C, T_EHLO);
+}
+
+/* After an EHLO reply: the stripped variant goes on in plaintext, the
+ * clean one through STARTTLS into TLS. */
+static void
+finish(struct gen *g, struct conn *c, int stripped)
+{
+	if (stripped) {
+		say(g, c, C, T_MAIL);
+		say(g, c, S, T_OK);
+	} else {
+		say(g, c, C, "STARTTLS\r\n");
+		say(g, c, S, T_READY);
+		tls_start(g, c);
+	}
+	fin(g, c);
+}
+
+/* A client address per session: 198.51.100.(1 + n % 250). */
+static const char *
+cli4(struct gen *g)
+{
+	static char a[32];
+	snprintf(a, sizeof a, "198.51.%u.%u", 100 + g->nsess / 250, 1 + g->nsess % 250);
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cases                                                               */
+
+/* The EHLO reply cut in two at every byte, one session per cut; and once
+ * as one segment per byte. */
+static void
+c_split_reply(struct gen *g, const char *reply, int stripped)
+{
+	struct conn c;
+	size_t n = strlen(reply), cut[128], ncut;
+
+	for (size_t k = 1; k < n; k++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		say_cut(g, &c, S, reply, &k, 1, NULL);
+		finish(g, &c, stripped);
+	}
+	for (ncut = 0; ncut + 1 < n; ncut++)
+		cut[ncut] = ncut + 1;
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &c);
+	say_cut(g, &c, S, reply, cut, ncut, NULL);
+	finish(g, &c, stripped);
+}
+
+static void c_split_reply_stripped(struct gen *g) { c_split_reply(g, T_REPLY_X, 1); }
+static void c_split_reply_clean(struct gen *g) { c_split_reply(g, T_REPLY_S, 0); }
+
+/* The client's command cut at every byte: STARTTLS (clean) or the
+ * garbled XXXXXXXX answered 502 (stripped). */
+static void
+c_split_cmd(struct gen *g, int stripped)
+{
+	const char *cmd = stripped ? "XXXXXXXX\r\n" : "STARTTLS\r\n";
+	struct conn c;
+
+	for (size_t k = 1; k < strlen(cmd); k++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		say(g, &c, S, T_REPLY_S);
+		say_cut(g, &c, C, cmd, &k, 1, NULL);
+		if (stripped) {
+			say(g, &c, S, T_502);
+			say(g, &c, C, T_MAIL);
+			say(g, &c, S, T_OK);
+		} else {
+			say(g, &c, S, T_READY);
+			tls_start(g, &c);
+		}
+		fin(g, &c);
+	}
+}
+
+static void c_split_cmd_stripped(struct gen *g) { c_split_cmd(g, 1); }
+static void c_split_cmd_clean(struct gen *g) { c_split_cmd(g, 0); }
+
+/* Segment order: the reply in 8 pieces sent last-first, and in 6
+ * deterministic shuffles; stripped and clean. */
+static void
+c_reorder(struct gen *g, int stripped)
+{
+	static const size_t cut[7] = { 8, 16, 24, 32, 40, 44, 52 };
+	static const size_t perms[7][8] = {
+		{ 7, 6, 5, 4, 3, 2, 1, 0 },
+		{ 3, 0, 7, 1, 5, 2, 6, 4 },
+		{ 1, 0, 3, 2, 5, 4, 7, 6 },
+		{ 6, 5, 0, 7, 2, 1, 4, 3 },
+		{ 0, 7, 1, 6, 2, 5, 3, 4 },
+		{ 4, 5, 6, 7, 0, 1, 2, 3 },
+		{ 2, 6, 4, 0, 7, 3, 1, 5 },
+	};
+	struct conn c;
+
+	for (size_t i = 0; i < 7; i++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		say_cut(g, &c, S, stripped ? T_REPLY_X : T_REPLY_S, cut, 7, perms[i]);
+		finish(g, &c, stripped);
+	}
+}
+
+static void c_reorder_stripped(struct gen *g) { c_reorder(g, 1); }
+static void c_reorder_clean(struct gen *g) { c_reorder(g, 0); }
+
+/* 40 one-byte segments sent last-first: more than 16 out-of-order chunks. */
+static void
+c_reorder_many(struct gen *g)
+{
+	size_t cut[63], perm[64];
+	struct conn c;
+
+	for (size_t i = 0; i < 63; i++)
+		cut[i] = i + 1;
+	for (size_t i = 0; i < 64; i++)
+		perm[i] = 63 - i;
+	open_conn(g, &c, 4, cli4(g), SRV_NONE, 1);
+	greet(g, &c);
+	say_cut(g, &c, S, T_REPLY_X, cut, 63, perm);
+	finish(g, &c, 1);
+}
+
+/*
+ * Overlaps. The reply's bytes [30, 56) arrive first, ahead of a hole
+ * [0, 30); then a second copy with the other keyword overlaps them in one
+ * geometry; then the hole and the tail [56, 64). First copy wins, so the
+ * keyword the gateway must act on is the first copy's. Testing server:
+ * alerts only, so both findings show.
+ */
+struct overlap {
+	const char *name;
+	size_t a, b;        /* the second copy's range */
+};
+
+static const struct overlap overlaps[] = {
+	{ "starts_before", 26, 50 },
+	{ "same_start", 30, 50 },
+	{ "same_start_longer", 30, 60 },
+	{ "contains", 26, 60 },
+	{ "contained", 36, 52 },
+	{ "ends_after", 36, 60 },
+	{ "same", 30, 56 },
+};
+
+static void
+c_overlap(struct gen *g, int first_stripped)
+{
+	const char *first = first_stripped ? T_REPLY_X : T_REPLY_S;
+	const char *second = first_stripped ? T_REPLY_S : T_REPLY_X;
+	struct conn c;
+
+	for (size_t i = 0; i < sizeof overlaps / sizeof overlaps[0]; i++) {
+		open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+		greet(g, &c);
+		g->ts_us += GEN_STEP_GAP_US;
+		part(g, &c, S, first, 30, 56, NULL);
+		part(g, &c, S, second, overlaps[i].a, overlaps[i].b, NULL);
+		part(g, &c, S, first, 0, 30, NULL);
+		part(g, &c, S, first, 56, 64, NULL);
+		c.e[S].nxt += 64;
+		ack(g, &c, C);
+		finish(g, &c, first_stripped);
+	}
+}
+
+static void c_overlap_first_stripped(struct gen *g) { c_overlap(g, 1); }
+static void c_overlap_first_clean(struct gen *g) { c_overlap(g, 0); }
+
+/* Retransmissions with different content after in-order delivery: the
+ * reply, then the same range again with the other keyword. */
+static void
+c_retrans(struct gen *g, int first_stripped)
+{
+	const char *first = first_stripped ? T_REPLY_X : T_REPLY_S;
+	const char *second = first_stripped ? T_REPLY_S : T_REPLY_X;
+	struct conn c;
+
+	for (int whole = 0; whole < 2; whole++) {
+		open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+		greet(g, &c);
+		g->ts_us += GEN_STEP_GAP_US;
+		part(g, &c, S, first, 0, 64, NULL);
+		if (whole)
+			part(g, &c, S, second, 0, 64, NULL);
+		else
+			part(g, &c, S, second, 36, 52, NULL);
+		c.e[S].nxt += 64;
+		ack(g, &c, C);
+		finish(g, &c, first_stripped);
+	}
+}
+
+static void c_retrans_first_stripped(struct gen *g) { c_retrans(g, 1); }
+static void c_retrans_first_clean(struct gen *g) { c_retrans(g, 0); }
+
+/* Data far below the acknowledged base: a stripped-looking reply 100000
+ * bytes back (the MTA drops it as an old duplicate), in a clean session. */
+static void
+c_below_base(struct gen *g)
+{
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_S);
+	seg(g, &c, S, c.e[S].nxt - 100000u, T_REPLY_X, 64, NULL);
+	finish(g, &c, 0);
+}
+
+/* Urgent data: the attacker sends "250-XXXXXXXXY\r\n" with the urgent
+ * pointer at Y. A receiver without SO_OOBINLINE (every MTA) takes Y out of
+ * the stream and reads 250-XXXXXXXX: stripped. */
+static void
+c_urgent_reply(struct gen *g)
+{
+	static const char r[] = "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXXY\r\n250 8BITMIME\r\n";
+	struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 49 };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, r, sizeof r - 1, &o);
+	c.e[S].nxt += sizeof r - 1;
+	ack(g, &c, C);
+	finish(g, &c, 1);
+}
+
+/* Urgent pointer inside a clean STARTTLS command: the MTA reads "STARTTLS"
+ * once the urgent byte is out; the gateway must not fire on the rest. The
+ * client sends "STARTTLSZ\r\n" with the pointer after Z. */
+static void
+c_urgent_cmd(struct gen *g)
+{
+	static const char cmd[] = "STARTTLSZ\r\n";
+	struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 9 };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_S);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, C, c.e[C].nxt, cmd, sizeof cmd - 1, &o);
+	c.e[C].nxt += sizeof cmd - 1;
+	say(g, &c, S, T_READY);
+	tls_start(g, &c);
+	fin(g, &c);
+}
+
+/* IPv4 fragments of the stripped reply: in order, reversed. */
+static void
+c_frag4(struct gen *g)
+{
+	struct conn c;
+
+	for (int rev = 0; rev < 2; rev++) {
+		struct segopt o = { .frag = 24, .frag_order = rev };
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		g->ts_us += GEN_STEP_GAP_US;
+		seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
+		c.e[S].nxt += 64;
+		ack(g, &c, C);
+		finish(g, &c, 1);
+	}
+}
+
+/* Overlapping IPv4 fragments: the reply in 24-byte fragments; fragment 2
+ * (TCP bytes 48-71: reply bytes 28-51, the keyword) is sent twice, first
+ * stripped, then clean. Linux (since 4.19, CVE-2018-5391) drops a
+ * datagram whose fragments overlap, and the sender's retransmission (sent
+ * next, unfragmented, stripped) is what the MTA reads: stripped either
+ * way. */
+static void
+c_frag4_overlap(struct gen *g)
+{
+	uint8_t alt[64];
+	struct conn c;
+
+	memcpy(alt, T_REPLY_S, 64);
+	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	struct segopt o = { .frag = 24, .frag_alt = alt };
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
+	c.e[S].nxt += 64;
+	ack(g, &c, C);
+	finish(g, &c, 1);
+}
+
+/* IPv6 with hop-by-hop and destination options, plain and fragmented
+ * (fragment header after them), stripped reply to an enforced server. */
+static void
+c_ipv6_ext(struct gen *g)
+{
+	struct conn c;
+
+	for (int frag = 0; frag < 3; frag++) {
+		struct segopt o = { .v6ext = 1, .frag = frag ? 32 : 0, .frag_order = frag == 2 };
+		open_conn(g, &c, 6, "2001:db8:100::7", SRV6_ENFORCE, 1);
+		greet(g, &c);
+		g->ts_us += GEN_STEP_GAP_US;
+		seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
+		c.e[S].nxt += 64;
+		ack(g, &c, C);
+		finish(g, &c, 1);
+	}
+}
+
+/* Picked up midstream (no handshake in the capture): nothing inspected. */
+static void
+c_midstream(struct gen *g)
+{
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_X);
+	finish(g, &c, 1);
+}
+
+/* Only the client's direction is captured (asymmetric routing): the
+ * handshake's SYN and the client's commands; MAIL in plaintext to an
+ * enforced server is a downgrade even without the server's replies. */
+static void
+c_one_direction_client(struct gen *g)
+{
+	struct segopt syn = { .flags = TH_SYN };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
+	c.e[C].nxt--;
+	seg(g, &c, C, c.e[C].nxt, NULL, 0, &syn);
+	c.e[C].nxt++;
+	ack(g, &c, C);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, C, c.e[C].nxt, T_EHLO, strlen(T_EHLO), NULL);
+	c.e[C].nxt += (uint32_t)strlen(T_EHLO);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, C, c.e[C].nxt, T_MAIL, strlen(T_MAIL), NULL);
+	c.e[C].nxt += (uint32_t)strlen(T_MAIL);
+}
+
+/* Only the server's direction (from the SYN/ACK on): the client's SYN was
+ * not seen, so this is a midstream pickup: nothing inspected. */
+static void
+c_one_direction_server(struct gen *g)
+{
+	struct segopt synack = { .flags = TH_SYN | TH_ACK };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
+	c.e[S].nxt--;
+	seg(g, &c, S, c.e[S].nxt, NULL, 0, &synack);
+	c.e[S].nxt++;
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, T_BANNER, strlen(T_BANNER), NULL);
+	c.e[S].nxt += (uint32_t)strlen(T_BANNER);
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
+	c.e[S].nxt += 64;
+}
+
+/* A line over 4096 bytes from each side, to a server without policy. */
+static void
+c_long_lines(struct gen *g)
+{
+	static char line[6000];
+	struct conn c;
+
+	for (int from = 0; from < 2; from++) {
+		memset(line, 'a', sizeof line);
+		memcpy(line, from == C ? "NOOP " : "250-", from == C ? 5 : 4);
+		memcpy(line + 5000, "\r\n", 3);
+		open_conn(g, &c, 4, cli4(g), SRV_NONE, 1);
+		say(g, &c, S, T_BANNER);
+		say(g, &c, C, T_EHLO);
+		if (from == C) {
+			say(g, &c, S, T_REPLY_S);
+			say(g, &c, C, line);
+		} else {
+			say(g, &c, S, line);
+			say(g, &c, S, T_REPLY_S);
+		}
+		finish(g, &c, 0);
+	}
+}
+
+/* Bare LF and LF/CRLF mixes: the stripped keyword on a bare-LF line. */
+static void
+c_bare_lf(struct gen *g)
+{
+	static const char *const replies[] = {
+		"250-mx.example.net\n250-PIPELINING\n250-XXXXXXXX\n250 8BITMIME\n",
+		"250-mx.example.net\r\n250-PIPELINING\n250-XXXXXXXX\n250 8BITMIME\r\n",
+		"250-mx.example.net\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\n",
+	};
+	struct conn c;
+
+	for (size_t i = 0; i < 3; i++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		say(g, &c, S, "220 mx.example.net ESMTP\n");
+		say(g, &c, C, "EHLO client.example.org\n");
+		say(g, &c, S, replies[i]);
+		finish(g, &c, 1);
+	}
+	/* clean with bare LF everywhere */
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say(g, &c, S, "220 mx.example.net ESMTP\n");
+	say(g, &c, C, "EHLO client.example.org\n");
+	say(g, &c, S, "250-mx.example.net\n250-STARTTLS\n250 8BITMIME\n");
+	say(g, &c, C, "STARTTLS\n");
+	say(g, &c, S, "220 go ahead\n");
+	tls_start(g, &c);
+	fin(g, &c);
+}
+
+/* 10 000 pipelined NOOPs, answered, then a plaintext mail to a server
+ * without policy: more than 8 commands awaiting replies. */
+static void
+c_pipelined_10k(struct gen *g)
+{
+	static char cmds[10000 * 6 + 1], reps[10000 * 8 + 1];
+	struct conn c;
+
+	for (int i = 0; i < 10000; i++) {
+		memcpy(cmds + i * 6, "NOOP\r\n", 6);
+		memcpy(reps + i * 8, "250 ok\r\n", 8);
+	}
+	open_conn(g, &c, 4, cli4(g), SRV_NONE, 1);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_S);
+	say_n(g, &c, C, cmds, 10000 * 6);
+	say_n(g, &c, S, reps, 10000 * 8);
+	finish(g, &c, 1);
+}
+
+/* Bad TCP checksum: a forged clean reply with a wrong checksum arrives
+ * before the real, stripped one. The MTA drops the forged segment; the
+ * gateway must too. Testing server, so every finding shows. */
+static void
+c_bad_csum(struct gen *g)
+{
+	struct segopt bad = { .bad_csum = 1 };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, &bad);
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
+	c.e[S].nxt += 64;
+	ack(g, &c, C);
+	finish(g, &c, 1);
+}
+
+/* Bad checksum the other way: a forged stripped reply (bad checksum) ahead
+ * of the real clean one: no finding may come of it. */
+static void
+c_bad_csum_false_positive(struct gen *g)
+{
+	struct segopt bad = { .bad_csum = 1 };
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &bad);
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, NULL);
+	c.e[S].nxt += 64;
+	ack(g, &c, C);
+	finish(g, &c, 0);
+}
+
+/* A RST with a bad checksum, and one far outside the window, before the
+ * stripped reply: the MTA ignores both (RFC 5961), the gateway must keep
+ * following the flow. */
+static void
+c_bogus_rst(struct gen *g)
+{
+	struct conn c;
+
+	for (int kind = 0; kind < 2; kind++) {
+		struct segopt rst = { .flags = TH_RST | TH_ACK, .bad_csum = kind == 0 };
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		g->ts_us += GEN_STEP_GAP_US;
+		seg(g, &c, S, c.e[S].nxt + (kind ? 3000000u : 0), NULL, 0, &rst);
+		say(g, &c, S, T_REPLY_X);
+		finish(g, &c, 1);
+	}
+}
+
+/* Out-of-window data: a forged clean reply 3 000 000 bytes ahead (far past
+ * any window), then the real stripped one. */
+static void
+c_out_of_window(struct gen *g)
+{
+	struct conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt + 3000000u, T_REPLY_S, 64, NULL);
+	say(g, &c, S, T_REPLY_X);
+	finish(g, &c, 1);
+}
+
+struct ecase {
+	const char *name;
+	void (*fn)(struct gen *g);
+};
+
+static const struct ecase cases[] = {
+	{ "split_reply_stripped", c_split_reply_stripped },
+	{ "split_reply_clean", c_split_reply_clean },
+	{ "split_cmd_stripped", c_split_cmd_stripped },
+	{ "split_cmd_clean", c_split_cmd_clean },
+	{ "reorder_stripped", c_reorder_stripped },
+	{ "reorder_clean", c_reorder_clean },
+	{ "reorder_64_reversed", c_reorder_many },
+	{ "overlap_first_stripped", c_overlap_first_stripped },
+	{ "overlap_first_clean", c_overlap_first_clean },
+	{ "retrans_first_stripped", c_retrans_first_stripped },
+	{ "retrans_first_clean", c_retrans_first_clean },
+	{ "below_base", c_below_base },
+	{ "urgent_reply", c_urgent_reply },
+	{ "urgent_cmd", c_urgent_cmd },
+	{ "frag4", c_frag4 },
+	{ "frag4_overlap", c_frag4_overlap },
+	{ "ipv6_ext_frag", c_ipv6_ext },
+	{ "midstream", c_midstream },
+	{ "one_direction_client", c_one_direction_client },
+	{ "one_direction_server", c_one_direction_server },
+	{ "long_lines", c_long_lines },
+	{ "bare_lf", c_bare_lf },
+	{ "pipelined_10k", c_pipelined_10k },
+	{ "bad_checksum", c_bad_csum },
+	{ "bad_checksum_false_positive", c_bad_csum_false_positive },
+	{ "bogus_rst", c_bogus_rst },
+	{ "out_of_window", c_out_of_window },
+};
+
+static void
+write_case(const char *dir, const struct ecase *ec)
+{
+	char path[4096];
+	pcap_t *p;
+	struct gen g;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s.pcap", dir, ec->name) >= sizeof path)
+		die("path too long");
+	p = pcap_open_dead(DLT_EN10MB, GEN_SNAPLEN);
+	if (p == NULL)
+		die("pcap_open_dead failed");
+	memset(&g, 0, sizeof g);
+	g.ts_us = (uint64_t)GEN_T0_SEC * 1000000u;
+	g.seed = fnv1a(ec->name);
+	g.dump = pcap_dump_open(p, path);
+	if (g.dump == NULL) {
+		fprintf(stderr, "gen_evasion: %s: %s\n", path, pcap_geterr(p));
+		exit(1);
+	}
+	ec->fn(&g);
+	if (pcap_dump_flush(g.dump) != 0)
+		die("write failed");
+	pcap_dump_close(g.dump);
+	pcap_close(p);
+	printf("%-30s %3u sessions %6u packets\n", ec->name, g.nsess, g.packets);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_evasion DIR\n");
+		return 2;
+	}
+	if (mkdir(argv[1], 0777) != 0 && errno != EEXIST) {
+		perror(argv[1]);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		write_case(argv[1], &cases[i]);
+	return 0;
+}
