@@ -6,6 +6,10 @@
 #   policy       tests/run-policy.sh: domain policies, DNS names, pins
 #   badinput     tests/run-badinput.sh (also on the sanitizer build)
 #   integ        tests/integ/run.sh, when present and running as root
+#   fuzz-replay  saved fuzz inputs through the harnesses (gcc, ASan/UBSan)
+#   evasion      tests/run-evasion.sh: the evasion corpus
+#   flood        tests/run-flood.sh: SYN flood, endless line, tiny segments
+#   privs        tests/run-privs.sh: hardening flags, seccomp sandbox
 # Prints "N passed, N failed" (suites) last; exits non-zero on any failure.
 set -u
 BUILD=${1:-build}
@@ -41,6 +45,10 @@ suite badinput sh tests/run-badinput.sh "$BUILD"
 if [ -x "$SANBUILD/starttls-guard" ]; then
 	suite badinput-sanitizers sh tests/run-badinput.sh "$SANBUILD"
 fi
+suite fuzz-replay sh -c "$MAKE --no-print-directory SANITIZER=$SAN WERROR=${WERROR:-} fuzz-replay"
+suite evasion sh tests/run-evasion.sh "$BUILD"
+suite flood sh tests/run-flood.sh "$BUILD"
+suite privs sh tests/run-privs.sh "$BUILD"
 if [ -f tests/integ/run.sh ] && [ "$(id -u)" = 0 ]; then
 	suite integ sh tests/integ/run.sh "$BUILD"
 else
