@@ -3,6 +3,7 @@
 #   unit         cmocka tests of BUILD
 #   sanitizers   the unit tests rebuilt with SANITIZER=address,undefined
 #   golden       tests/run-golden.sh, when present
+#   report       tests/run-report.sh: TLS-RPT report golden files (also on the sanitizer build)
 #   policy       tests/run-policy.sh: domain policies, DNS names, pins
 #   badinput     tests/run-badinput.sh (also on the sanitizer build)
 #   integ        tests/integ/run.sh, when present and running as root
@@ -41,6 +42,10 @@ else
 	skipped="$skipped golden"
 fi
 suite policy sh tests/run-policy.sh "$BUILD"
+suite report sh tests/run-report.sh "$BUILD"
+if [ -x "$SANBUILD/tools/stg_report" ]; then
+	suite report-sanitizers sh tests/run-report.sh "$SANBUILD"
+fi
 suite badinput sh tests/run-badinput.sh "$BUILD"
 if [ -x "$SANBUILD/starttls-guard" ]; then
 	suite badinput-sanitizers sh tests/run-badinput.sh "$SANBUILD"
