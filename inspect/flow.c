@@ -19,7 +19,9 @@ struct flow_table {
 	uint32_t     mask;       /* buckets - 1 */
 	uint32_t    *bucket;     /* first slot index + 1 per bucket */
 	struct flow *slot;       /* cap flows */
-	uint32_t     free;       /* free slot list (index + 1, chained through hnext) */
+	uint32_t     free;       /* list of freed slots (index + 1, chained through hnext) */
+	uint32_t     unused;     /* slots [unused, cap) were never handed out: their pages
+	                            stay untouched until the table really grows */
 	uint32_t     newest;     /* LRU head, index + 1 */
 	uint32_t     oldest;     /* LRU tail, index + 1 */
 	uint64_t     seed;       /* hash key */
@@ -82,9 +84,6 @@ flow_table_new(uint32_t max_flows, uint64_t seed)
 	t->mask = nb - 1;
 	t->seed = mix64(seed ^ 0x5354472d666c6f77ULL);
 	t->next_id = ((t->seed & 0xfff) << 40) + 1;
-	for (uint32_t i = 0; i < max_flows; i++)
-		t->slot[i].hnext = i + 1 < max_flows ? i + 2 : 0;
-	t->free = 1;
 	t->st.capacity = max_flows;
 	return t;
 }
@@ -165,10 +164,13 @@ flow_create(struct flow_table *t, const struct pkt *p, uint64_t ts_us)
 	uint32_t i = t->free, h;
 	struct flow *f;
 
-	if (i == 0)
+	if (i != 0)
+		t->free = t->slot[i - 1].hnext;
+	else if (t->unused < t->cap)
+		i = ++t->unused;
+	else
 		return NULL;
 	f = &t->slot[i - 1];
-	t->free = f->hnext;
 	memset(f, 0, sizeof(*f));
 	f->key.af = p->af;
 	f->key.caddr = p->src;
@@ -233,7 +235,7 @@ flow_remove(struct flow_table *t, struct flow *f, int why)
 int
 flow_table_full(const struct flow_table *t)
 {
-	return t->free == 0;
+	return t->free == 0 && t->unused == t->cap;
 }
 
 void

@@ -28,7 +28,8 @@ struct tcp_chunk {
 
 struct tcp_pool {
 	uint32_t nchunks;             /* capacity; chunk 0 is never used */
-	uint32_t free;                /* head of the free list */
+	uint32_t free;                /* head of the list of returned chunks */
+	uint32_t unused;              /* chunks [unused + 1, nchunks] never lent: untouched pages */
 	uint32_t in_use;              /* borrowed now */
 	uint64_t exhausted;           /* wanted one, had none */
 	struct tcp_chunk *c;          /* nchunks + 1 chunks */
@@ -47,9 +48,6 @@ tcp_pool_new(uint32_t nchunks)
 		return NULL;
 	}
 	pool->nchunks = nchunks;
-	for (uint32_t i = 1; i <= nchunks; i++)
-		pool->c[i].next = i < nchunks ? i + 1 : 0;
-	pool->free = nchunks ? 1 : 0;
 	return pool;
 }
 
@@ -76,11 +74,14 @@ chunk_get(struct tcp_pool *pool)
 {
 	uint32_t i = pool->free;
 
-	if (i == 0) {
+	if (i != 0) {
+		pool->free = pool->c[i].next;
+	} else if (pool->unused < pool->nchunks) {
+		i = ++pool->unused;
+	} else {
 		pool->exhausted++;
 		return 0;
 	}
-	pool->free = pool->c[i].next;
 	pool->c[i].next = 0;
 	pool->c[i].len = 0;
 	pool->in_use++;
