@@ -169,7 +169,7 @@ run_case(const char *dir, const struct scase *sc, const struct cred *srv,
     X509 *inter, FILE *man)
 {
 	static struct cap c2s, s2c;
-	SSL_CTX *cctx, *sctx;
+	SSL_CTX *cctx = NULL, *sctx = NULL;
 	SSL *cl, *sv;
 	BIO *c_in, *c_out, *s_in, *s_out;
 	char fname[256];
