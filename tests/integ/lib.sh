@@ -360,3 +360,11 @@ nfq_received() {
 
 [ "$(id -u)" = 0 ] || { echo "integration tests need root"; exit 77; }
 [ -x "$BIN" ] || { echo "no $BIN: build first"; exit 1; }
+# Private copies: a rebuild in the tree during the run must not swap the
+# binaries under a running test.
+mkdir -p "$WORK/bin/tools"
+cp "$BIN" "$WORK/bin/starttls-guard" || fail "copy $BIN"
+cp "$TOOLS"/stg_* "$WORK/bin/tools/" || fail "copy $TOOLS"
+chmod -R a+rX "$WORK/bin"
+BIN=$WORK/bin/starttls-guard
+TOOLS=$WORK/bin/tools
