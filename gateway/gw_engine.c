@@ -33,7 +33,8 @@ struct gw_engine {
 	struct eve           *eve;    /* where events go (not owned), may be NULL */
 	struct flow_table    *ft;     /* tracked connections */
 	struct tcp_pool      *pool;   /* reassembly chunks */
-	struct ipfrag        *frag;   /* offline fragment reassembly */
+	struct ipfrag        *frag;   /* fragment reassembly, made at the first fragment (inline
+	                                 the kernel reassembles, so it never is) */
 	struct gw_fallback   *fb;     /* recent TLS failures */
 	int                   own_fb; /* fb is ours to free */
 	struct gw_names      *names;  /* address -> MX name, learned from DNS */
@@ -80,13 +81,11 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->eve = eve;
 	e->ft = flow_table_new(c->max_flows, seed);
 	e->pool = tcp_pool_new(c->pool_chunks);
-	e->frag = ipfrag_new(GW_FRAG_DATAGRAMS, GW_FRAG_BYTES);
 	e->fb = gw_fallback_new(c->fallback_entries, seed ^ 0xfb);
 	e->own_fb = 1;
 	e->names = gw_names_new(c->names_entries ? c->names_entries : 1, seed ^ 0x4e);
 	e->own_names = 1;
-	if (e->ft == NULL || e->pool == NULL || e->frag == NULL || e->fb == NULL ||
-	    e->names == NULL) {
+	if (e->ft == NULL || e->pool == NULL || e->fb == NULL || e->names == NULL) {
 		gw_engine_free(e);
 		return NULL;
 	}
@@ -530,7 +529,12 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	if (rc == PKT_FRAGMENT) {
 		const uint8_t *dg;
 		size_t dglen;
-		int conflict = 0, r = ipfrag_push(e->frag, p, ts_us, &dg, &dglen, &conflict);
+		int conflict = 0, r = -1;
+
+		if (e->frag == NULL)
+			e->frag = ipfrag_new(GW_FRAG_DATAGRAMS, GW_FRAG_BYTES);
+		if (e->frag != NULL)
+			r = ipfrag_push(e->frag, p, ts_us, &dg, &dglen, &conflict);
 
 		if (r < 0)
 			e->st.frag_refused++;

@@ -37,7 +37,8 @@ struct pol_pins {
 	uint32_t mask;          /* buckets - 1 (a power of two >= cap) */
 	uint32_t seed;          /* hash key */
 	uint32_t head, tail;    /* oldest and newest pin */
-	uint32_t free;          /* free list head (through hnext) */
+	uint32_t free;          /* list of freed nodes (through hnext) */
+	uint32_t unused;        /* nodes [unused, cap) never used: their pages stay untouched */
 };
 
 /* Seeded hash of an address: murmur3-style mixing of the four words. */
@@ -91,9 +92,7 @@ pol_pins_new(size_t cap, uint32_t seed)
 	p->mask = (uint32_t)(nb - 1);
 	p->seed = seed;
 	p->head = p->tail = PP_NIL;
-	for (size_t i = 0; i < cap; i++)
-		p->node[i].hnext = i + 1 < cap ? (uint32_t)(i + 1) : PP_NIL;
-	p->free = 0;
+	p->free = PP_NIL;
 	return p;
 }
 
@@ -211,14 +210,18 @@ pp_insert(struct pol_pins *p, const struct pol_pin *pin)
 	int evicted = 0;
 	uint32_t i, b;
 
-	if (p->free == PP_NIL) {
+	if (p->free == PP_NIL && p->unused == p->cap) {
 		if (pin->last_seen < p->node[p->head].pin.last_seen)
 			return 1;
 		pp_remove(p, p->head);
 		evicted = 1;
 	}
-	i = p->free;
-	p->free = p->node[i].hnext;
+	if (p->free != PP_NIL) {
+		i = p->free;
+		p->free = p->node[i].hnext;
+	} else {
+		i = p->unused++;
+	}
 	p->node[i].pin = *pin;
 	b = pp_hash(p, pin->af, &pin->addr);
 	p->node[i].hnext = p->bucket[b];
