@@ -8,6 +8,7 @@
  * caches). Wire bytes copied into info (subject, issuer, names) are not
  * escaped here: the EVE writer does that.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -37,6 +38,36 @@ struct gw_x509_store {
 /* snprintf into a fixed buffer, result ignored (always terminated). */
 #define fmt(buf, ...) ((void)snprintf((buf), sizeof(buf), __VA_ARGS__))
 
+/* Load every PEM file of directory dir now, rather than through OpenSSL's
+ * hash-directory lookup, which opens files lazily during verification:
+ * after the privilege drop and under the seccomp sandbox that would fail.
+ * Files that hold no certificate are skipped. 1 when one loaded, else 0. */
+static int
+load_dir(X509_STORE *store, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+	int any = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (X509_STORE_load_file(store, path))
+			any = 1;
+		ERR_clear_error();
+	}
+	closedir(d);
+	return any;
+}
+
 struct gw_x509_store *
 gw_x509_store_new(const char *ca, char *err, size_t errlen)
 {
@@ -57,10 +88,10 @@ gw_x509_store_new(const char *ca, char *err, size_t errlen)
 		return NULL;
 	}
 	if (S_ISDIR(sb.st_mode))
-		ok = X509_STORE_load_path(st->store, ca);
+		ok = load_dir(st->store, ca);
 	else
-		ok = X509_STORE_load_file(st->store, ca) &&
-		    sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store)) > 0;
+		ok = X509_STORE_load_file(st->store, ca);
+	ok = ok && sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store)) > 0;
 	if (!ok) {
 		unsigned long e = ERR_get_error();
 

@@ -60,9 +60,10 @@ struct gw_x509_info {
 struct gw_x509_store;
 
 /*
- * Load trust anchors from ca (a PEM bundle file or a c_rehash'ed directory;
- * NULL or "" = GW_X509_CA_DEFAULT). NULL with a message in err on failure
- * (unreadable, no certificate in it).
+ * Load trust anchors from ca (a PEM bundle file, or a directory whose PEM
+ * files are all loaded now; NULL or "" = GW_X509_CA_DEFAULT). Nothing is
+ * read later, so the store works after the privilege drop and chroot/seccomp.
+ * NULL with a message in err on failure (unreadable, no certificate in it).
  */
 struct gw_x509_store *gw_x509_store_new(const char *ca, char *err, size_t errlen);
 void gw_x509_store_free(struct gw_x509_store *st);
