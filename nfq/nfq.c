@@ -94,6 +94,9 @@ struct nfq {
 #define CNT_ADD(t, field, v) \
 	__atomic_fetch_add(&(t)->cnt.field, (v), __ATOMIC_RELAXED)
 
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* snprintf into err, ignoring truncation. */
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
