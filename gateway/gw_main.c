@@ -21,6 +21,7 @@
 #include "gw_log.h"
 #include "gw_offline.h"
 #include "gw_pins.h"
+#include "gw_report.h"
 
 #ifndef STG_VERSION
 #define STG_VERSION "unknown"
@@ -37,6 +38,7 @@ usage(FILE *fp, int full)
 	    "       " PROG " [-c FILE] [-l FILE] -r FILE     replay a pcap or pcapng capture\n"
 	    "       " PROG " [-c FILE] -t                    check the configuration\n"
 	    "       " PROG " -c FILE pins list | pins forget ADDRESS|MXNAME\n"
+	    "       " PROG " report [-o DIR] [--org NAME] [--contact ADDR] EVE_FILE\n"
 	    "       " PROG " --version | --help\n");
 	if (!full)
 		return;
@@ -184,6 +186,9 @@ main(int argc, char **argv)
 	char err[GW_PATH_MAX + 512];
 
 	gw_log_init(PROG, GW_LOG_INFO, 0);
+	/* Subcommands with options of their own. */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return gw_report_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:l:q:r:tvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
