@@ -1,10 +1,12 @@
 /*
  * gw_sandbox.c - the inline daemon's seccomp allow-list (see gw_sandbox.h).
  *
- * The list was taken from strace -f of the inline daemon through the
- * integration tests (packet loop, verdicts, RSTs, SIGHUP reload, SIGUSR1
- * stats, EVE reopen, shutdown), plus what glibc needs to start and end a
- * thread and to grow malloc arenas. Default action: kill the process, so a
+ * The list covers what the code after setup calls (nfq/ packet loop and
+ * verdicts, raw-socket RSTs, SIGHUP reload of config, EFF list, MTA-STS
+ * directory and pins, SIGUSR1 stats, EVE reopen, shutdown) plus what glibc
+ * needs to start and end a thread and to grow malloc arenas; confirm it
+ * with strace -f -c of the inline daemon under tests/integ/ whenever the
+ * daemon learns a new trick. Default action: kill the process, so a
  * forbidden call is loud (SIGSYS, audit log) instead of silently failing.
  * Must not log: the caller reports the error string.
  */
@@ -85,14 +87,16 @@ gw_sandbox_enter(char *err, size_t errlen)
 	/* threads, never processes: clone only with CLONE_THREAD; clone3 hides
 	 * its flags in memory seccomp cannot read, so it fails with ENOSYS and
 	 * glibc falls back to clone */
-	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	struct scmp_arg_cmp thread = { .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+		.datum_a = CLONE_THREAD, .datum_b = CLONE_THREAD };
+	struct scmp_arg_cmp setname = { .arg = 0, .op = SCMP_CMP_EQ,
+		.datum_a = PR_SET_NAME, .datum_b = 0 };
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, thread);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* prctl only to name threads */
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-		    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, setname);
 	if (rc != 0) {
 		seccomp_release(ctx);
 		return fail(err, errlen, "clone/prctl rules", rc);
