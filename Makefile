@@ -39,7 +39,7 @@ LDHARDEN := -pie -Wl,-z,relro,-z,now
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DSTG_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
 ALL_LDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
-LDLIBS_ALL  = $(PKG_LIBS) -lpthread
+LDLIBS_ALL  = $(PKG_LIBS) -lresolv -lpthread
 # Unit tests also parse what they produce (EVE lines) with jansson.
 TEST_LIBS  := -lcmocka $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 
