@@ -22,6 +22,7 @@
 #include "gw_offline.h"
 #include "gw_pins.h"
 #include "gw_report.h"
+#include "gw_stsfetch.h"
 
 #ifndef STG_VERSION
 #define STG_VERSION "unknown"
@@ -189,6 +190,15 @@ main(int argc, char **argv)
 	/* Subcommands with options of their own. */
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return gw_report_main(argc - 1, argv + 1);
+	/* "[-c FILE] sts-fetch ...": hand -c over to sts-fetch's own options. */
+	if (argc > 3 && strcmp(argv[3], "sts-fetch") == 0 &&
+	    (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
+		char *opt = argv[1], *file = argv[2];
+
+		argv[1] = argv[3], argv[2] = opt, argv[3] = file;
+	}
+	if (argc > 1 && strcmp(argv[1], "sts-fetch") == 0)
+		return gw_stsfetch_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:l:q:r:tvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
