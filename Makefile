@@ -201,7 +201,7 @@ check-flood: all
 	$(Q)sh tests/run-flood.sh $(BUILD)
 
 stress: all
-	$(Q)FLOOD_SYNS=1000000 FLOOD_LINE_MB=512 FLOOD_TINY=1000000 sh tests/run-flood.sh $(BUILD)
+	$(Q)FLOOD_SYNS=1000000 FLOOD_LINE_MB=256 FLOOD_TINY=1000000 sh tests/run-flood.sh $(BUILD)
 
 # Hardening flags of the binary and the seccomp sandbox.
 check-privs: all
