@@ -547,7 +547,7 @@ lookup_txt(struct fetcher *f, const char *domain, char *id, size_t idlen, char *
 	if (len < 0) {
 		switch (f->res.res_h_errno) {
 		case HOST_NOT_FOUND:
-			snprintf(err, errlen, "no _mta-sts TXT record (%s does not exist)", qname);
+			snprintf(err, errlen, "no _mta-sts TXT record: %s does not exist", qname);
 			return 1;
 		case NO_DATA:
 			snprintf(err, errlen, "no _mta-sts TXT record");
