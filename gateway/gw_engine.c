@@ -14,12 +14,17 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
+#include "../inspect/hsbuf.h"
 #include "../inspect/ipfrag.h"
+#include "../inspect/tls_hs.h"
+#include "../policy/pol_domain.h"
 #include "gw_engine.h"
 #include "gw_eve.h"
 #include "gw_fallback.h"
 #include "gw_names.h"
 #include "gw_pins.h"
+#include "gw_tls.h"
+#include "gw_x509.h"
 
 /* Flows expired per packet at most, so one packet never pays for many. */
 #define GW_EXPIRE_PER_PACKET 8
@@ -40,6 +45,8 @@ struct gw_engine {
 	struct gw_names      *names;  /* address -> MX name, learned from DNS */
 	int                   own_names; /* names is ours to free */
 	struct gw_pins       *pins;   /* learned pins (not owned), NULL = none */
+	struct hsbuf_pool    *hs;     /* TLS handshake buffers, NULL = headers only */
+	const struct gw_x509_store *x509; /* trust anchors (not owned), NULL = no checks */
 	struct gw_stats       st;     /* counters */
 };
 
@@ -66,6 +73,7 @@ gw_engine_conf_default(struct gw_engine_conf *c)
 	c->pins_max_age = GW_PINS_MAX_AGE_DEFAULT;
 	c->pins_mode = POL_MODE_TESTING;
 	c->learn_dns = 1;
+	c->hs_buffers = GW_HS_BUFFERS_DEFAULT;
 }
 
 struct gw_engine *
@@ -85,6 +93,10 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->own_fb = 1;
 	e->names = gw_names_new(c->names_entries ? c->names_entries : 1, seed ^ 0x4e);
 	e->own_names = 1;
+	if (c->hs_buffers > 0 && (e->hs = hsbuf_pool_new(c->hs_buffers)) == NULL) {
+		gw_engine_free(e);
+		return NULL;
+	}
 	if (e->ft == NULL || e->pool == NULL || e->fb == NULL || e->names == NULL) {
 		gw_engine_free(e);
 		return NULL;
@@ -104,6 +116,7 @@ gw_engine_free(struct gw_engine *e)
 		gw_fallback_free(e->fb);
 	if (e->own_names)
 		gw_names_free(e->names);
+	hsbuf_pool_free(e->hs);
 	free(e);
 }
 
@@ -133,6 +146,12 @@ gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct gw_pin
 	}
 	if (pins != NULL)
 		e->pins = pins;
+}
+
+void
+gw_engine_set_x509(struct gw_engine *e, const struct gw_x509_store *st)
+{
+	e->x509 = st;
 }
 
 /* Is port one of the inspected server ports? */
@@ -264,9 +283,11 @@ flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smt
 	smtp_plain_findings(&f->smtp, out);
 }
 
-/* Write the flow summary once, with the verdict it ended in. */
+/* Write the flow summary once, with the verdict it ended in and, for a
+ * TLS session, what its handshake showed (tls may be NULL). */
 static void
-flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t ts_us)
+flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t ts_us,
+    const struct gw_tls_facts *tls)
 {
 	struct pol_match pm;
 
@@ -276,7 +297,7 @@ flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t t
 	f->flags |= FLOW_F_REPORTED;
 	if (e->eve) {
 		flow_policy(e, f, &pm);
-		eve_flow(e->eve, ts_us, f, verdict, &pm);
+		eve_flow_tls(e->eve, ts_us, f, verdict, &pm, tls);
 	}
 }
 
@@ -304,6 +325,7 @@ flow_settle(struct gw_engine *e, struct flow *f, uint8_t state)
 	f->state = state;
 	tcp_half_release(e->pool, &f->half[0]);
 	tcp_half_release(e->pool, &f->half[1]);
+	smtp_release(&f->smtp, e->hs);
 }
 
 /* Forget a flow, writing its summary if it never got one. */
@@ -311,7 +333,7 @@ static void
 flow_finish(struct gw_engine *e, struct flow *f, int why, uint64_t ts_us)
 {
 	if (f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT)
-		flow_report(e, f, "incomplete", ts_us);
+		flow_report(e, f, "incomplete", ts_us, NULL);
 	flow_settle(e, f, f->state);
 	flow_remove(e->ft, f, why);
 }
@@ -399,10 +421,111 @@ flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
 	}
 }
 
+/* Read the kept handshake messages of a session decided TLS: ClientHello
+ * (SNI, versions offered), the server's last ServerHello (a HelloRetry
+ * Request is followed by another), its Certificate; check the chain. */
+static void
+tls_read(struct gw_engine *e, const struct flow *f, struct gw_tls_facts *t)
+{
+	uint16_t ci = smtp_hs(&f->smtp, SMTP_DIR_CLIENT), si = smtp_hs(&f->smtp, SMTP_DIR_SERVER);
+	struct tls_certs certs = { 0, 0, { { NULL, 0 } } };
+	struct tls_hs_msg m;
+	size_t off, need;
+
+	memset(t, 0, sizeof(*t));
+	if (ci && e->hs) {
+		const struct hsbuf *b = hsbuf_at(e->hs, ci);
+		struct tls_client_hello ch;
+		off = 0;
+		if (tls_hs_next(b->data, b->len, &off, &m, &need) == TLS_HS_OK &&
+		    tls_hs_msg_client_hello(&m, &ch) == TLS_HS_OK) {
+			t->have_client = 1;
+			t->client_max = ch.max_version;
+			t->scsv = (ch.flags & TLS_CH_F_SCSV) != 0;
+			snprintf(t->sni, sizeof(t->sni), "%s", ch.sni);
+		}
+	}
+	if (si && e->hs) {
+		const struct hsbuf *b = hsbuf_at(e->hs, si);
+		struct tls_server_hello sh;
+		off = 0;
+		while (tls_hs_next(b->data, b->len, &off, &m, &need) == TLS_HS_OK) {
+			if (tls_hs_msg_server_hello(&m, &sh) == TLS_HS_OK) {
+				t->have_server = 1;
+				t->version = sh.version;
+				t->cipher = sh.cipher;
+				t->hrr |= (sh.flags & TLS_SH_F_HRR) != 0;
+			} else if (m.type == TLS_HS_T_CERTIFICATE && certs.n == 0) {
+				tls_hs_msg_certificate(&m, &certs);
+			}
+		}
+	}
+	if (!t->have_server && f->smtp.tls_version) {
+		t->have_server = 1;
+		t->version = f->smtp.tls_version;
+	}
+	t->chain = certs.total;
+	if (t->have_server && t->version >= TLS_V_1_3)
+		t->cert = GW_CERT_HIDDEN;
+	else if (certs.n == 0)
+		t->cert = GW_CERT_NONE;
+	else if (e->x509 == NULL)
+		t->cert = GW_CERT_UNCHECKED;
+	else {
+		struct gw_x509_der chain[TLS_HS_CERTS_MAX];
+		const struct pol_domain_entry *de = pol_ref_entry(e->pol, f->pol_ref);
+		char mx[GW_NAMES_NAME_MAX + 1];
+		const char *host = NULL;
+
+		for (unsigned i = 0; i < certs.n; i++) {
+			chain[i].der = certs.cert[i].der;
+			chain[i].len = certs.cert[i].len;
+		}
+		/* The name the sender meant: its DNS lookup, else its SNI. */
+		if (gw_names_get(e->names, f->key.af, &f->key.saddr, f->start_us, mx, sizeof(mx)))
+			host = mx;
+		else if (t->sni[0])
+			host = t->sni;
+		gw_x509_check(e->x509, chain, certs.n, (time_t)(f->start_us / 1000000),
+		    host, de ? (const char *const *)de->mx : NULL, de ? de->n_mx : 0, &t->x509);
+		t->cert = GW_CERT_CHECKED;
+		e->st.certs_checked++;
+	}
+	if (t->have_server && t->version >= 0x0300 && t->version <= 0x0304)
+		e->st.tls_versions[t->version - 0x0300]++;
+}
+
+/* The TLS findings of a decided session: a version below the policy's
+ * minimum; a certificate that fails its check (a finding of severity 2
+ * where the policy names MX patterns, informational elsewhere: plain
+ * opportunistic SMTP TLS commonly uses self-signed certificates). */
+static void
+tls_findings(struct gw_engine *e, struct flow *f, const struct gw_tls_facts *t,
+    struct smtp_out *out)
+{
+	const struct pol_domain_entry *de = pol_ref_entry(e->pol, f->pol_ref);
+	char r[FINDING_REASON_MAX], v1[TLS_HEX_BUF], v2[TLS_HEX_BUF];
+	struct pol_match pm;
+
+	flow_policy(e, f, &pm);
+	if (t->have_server && pm.min_tls && t->version < pm.min_tls) {
+		snprintf(r, sizeof(r), "negotiated %s, policy minimum %s",
+		    tls_version_str(t->version, v1), tls_version_str(pm.min_tls, v2));
+		smtp_raise(&f->smtp, out, SIG_TLS_WEAK_VERSION, r);
+	}
+	if (t->cert == GW_CERT_CHECKED && t->x509.result != GW_X509_OK &&
+	    smtp_raise(&f->smtp, out, SIG_TLS_CERT_INVALID, t->x509.reason)) {
+		struct finding *fd = &out->f[out->n - 1];
+		fd->tlsrpt = gw_x509_tlsrpt(t->x509.result);
+		if (de == NULL || de->n_mx == 0)
+			fd->severity = 3;
+	}
+}
+
 /* Turn the findings of this packet into alerts; returns 1 to block. */
 static int
 handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
-    uint64_t ts_us)
+    uint64_t ts_us, const struct gw_tls_facts *tls)
 {
 	struct pol_match pm;
 	int block = 0;
@@ -411,8 +534,9 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 		return 0;
 	flow_policy(e, f, &pm);
 	for (unsigned i = 0; i < out->n; i++) {
-		enum sig s = out->f[i].sig;
-		int sev = sig_severity(s), blocked;
+		const struct finding *fd = &out->f[i];
+		enum sig s = fd->sig;
+		int sev = fd->severity ? fd->severity : sig_severity(s), blocked;
 
 		if (s == SIG_TLS_HANDSHAKE_FAILED)
 			gw_fallback_note(e->fb, f->key.af, &f->key.caddr, &f->key.saddr, ts_us);
@@ -420,12 +544,14 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 			e->st.suppressed++;
 			continue;
 		}
+		/* Informational findings never block; nor does a failing
+		 * handshake (the plaintext retry is what matters). */
 		blocked = pm.mode == POL_MODE_ENFORCE && s != SIG_STARTTLS_MISSING &&
-		    s != SIG_TLS_HANDSHAKE_FAILED;
+		    s != SIG_TLS_HANDSHAKE_FAILED && !(fd->severity == 3);
 		block |= blocked;
 		e->st.findings[s]++;
 		if (e->eve)
-			eve_alert(e->eve, ts_us, f, s, out->f[i].reason, blocked, &pm);
+			eve_alert_finding(e->eve, ts_us, f, fd, blocked, &pm, tls);
 	}
 	return block;
 }
@@ -451,11 +577,13 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
     uint64_t ts_us)
 {
 	struct tcp_half *h = &f->half[dir];
+	struct gw_tls_facts tls, *tp = NULL;
 	struct smtp_out out;
 	struct gw_deliver d = { f, dir, &out };
 
 	out.n = 0;
 	out.decided = 0;
+	out.hs = e->hs;
 	if (p->tcp_flags & PKT_TH_SYN) {
 		if (dir == FLOW_TO_CLIENT)
 			tcp_half_init(h, p->seq + 1);
@@ -491,15 +619,20 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		flow_banner_policy(e, f, ts_us);
 	if (f->smtp.flags & SMTP_F_OWED)
 		flow_rcpt_policy(e, f, ts_us, &out);
-	if (handle_findings(e, f, &out, ts_us)) {
+	if (f->smtp.phase == SMTP_PH_TLS) {
+		tls_read(e, f, &tls);
+		tls_findings(e, f, &tls, &out);
+		tp = &tls;
+	}
+	if (handle_findings(e, f, &out, ts_us, tp)) {
 		flow_settle(e, f, FLOW_ST_BLOCKED);
-		flow_report(e, f, "blocked", ts_us);
+		flow_report(e, f, "blocked", ts_us, tp);
 		return GW_V_BLOCK;
 	}
 	if (smtp_decided(&f->smtp)) {
 		uint8_t ph = f->smtp.phase;
 		flow_settle(e, f, FLOW_ST_DECIDED);
-		flow_report(e, f, decided_verdict(f), ts_us);
+		flow_report(e, f, decided_verdict(f), ts_us, tp);
 		if (ph == SMTP_PH_TLS) {
 			e->st.flows_tls++;
 			flow_pin(e, f, ts_us);
@@ -620,6 +753,11 @@ gw_engine_get_stats(const struct gw_engine *e, struct gw_stats *st)
 	*st = e->st;
 	flow_table_get_stats(e->ft, &st->flow);
 	tcp_pool_get_stats(e->pool, &st->pool);
+	if (e->hs) {
+		struct hsbuf_pool_stats hs;
+		hsbuf_pool_get_stats(e->hs, &hs);
+		st->hs_exhausted = hs.exhausted;
+	}
 }
 
 const char *

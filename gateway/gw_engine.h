@@ -43,12 +43,15 @@ struct gw_engine_conf {
 	uint32_t pins_max_age;         /* seconds a pin lasts after its last TLS session */
 	uint8_t  pins_mode;            /* enum pol_mode for servers matched only by a pin */
 	uint8_t  learn_dns;            /* learn address -> MX name from DNS answers */
+	uint32_t hs_buffers;           /* TLS handshake buffers (HSBUF_SIZE each) shared by the
+	                                  flows in their handshake; 0 = follow record headers only */
 };
 
 /* Learned pins: a month, like DESIGN.md's example; 100k servers. */
 #define GW_PINS_MAX_AGE_DEFAULT 2592000
 #define GW_PINS_MAX_DEFAULT     100000
 #define GW_NAMES_DEFAULT        16384
+#define GW_HS_BUFFERS_DEFAULT   64
 
 struct gw_stats {
 	uint64_t packets;                 /* handed to the engine */
@@ -62,6 +65,9 @@ struct gw_stats {
 	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
 	uint64_t frag_reassembled, frag_refused;
 	uint64_t dns_answers;             /* DNS answers read for MX names */
+	uint64_t tls_versions[5];         /* decided TLS sessions by version: SSLv3, 1.0 .. 1.3 */
+	uint64_t certs_checked;           /* server certificates checked */
+	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */
 	uint64_t pins_learned;            /* TLS sessions that (re)pinned their server */
 	uint64_t policy_by[5];            /* flows by the source of their policy (enum pol_source) */
 	struct flow_stats flow;
@@ -91,6 +97,11 @@ void gw_engine_set_fallback(struct gw_engine *e, struct gw_fallback *fb);
 struct gw_names;
 struct gw_pins;
 void gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct gw_pins *pins);
+
+/* Trust anchors for certificate checks (gw_x509.h); NULL = certificates
+ * are reported as not checked. Shared read-only; must outlive the engine. */
+struct gw_x509_store;
+void gw_engine_set_x509(struct gw_engine *e, const struct gw_x509_store *st);
 
 /*
  * Inspect one frame (linktype: PKT_LINK_*; inline it is PKT_LINK_RAW).

@@ -21,6 +21,7 @@
 
 #include "gw_engine.h"
 #include "gw_eve.h"
+#include "gw_tls.h"
 
 /* One event line: the worst alert (escaped reason, banner, HELO, match) is
  * about 2.5 KiB and a stats event about 2 KiB; 8 KiB leaves room. */
@@ -322,9 +323,50 @@ eve_emit(struct eve *ev, struct jb *b)
 	pthread_mutex_unlock(&ev->lock);
 }
 
-void
-eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
-    const char *reason, int blocked, const struct pol_match *pm)
+/* ,"tls":{...}: what the handshake showed (nothing when tls is NULL). */
+static void
+jb_tls(struct jb *b, const struct gw_tls_facts *t)
+{
+	static const char *const cert_state[] = { "none", "hidden", "unchecked", "checked" };
+	char v[TLS_HEX_BUF], c[TLS_HEX_BUF];
+
+	if (t == NULL || (!t->have_server && !t->have_client))
+		return;
+	jb_raw(b, ",\"tls\":{", 8);
+	jb_printf(b, "\"version\":\"%s\",\"cipher\":\"%s\",",
+	    t->have_server ? tls_version_str(t->version, v) : "",
+	    t->have_server ? tls_cipher_str(t->cipher, c) : "");
+	jb_str(b, "sni", t->sni, strnlen(t->sni, sizeof(t->sni)), sizeof(t->sni));
+	jb_printf(b, ",\"client_version\":\"%s\",\"fallback_scsv\":%s,\"hrr\":%s,"
+	    "\"cert\":{\"state\":\"%s\",\"chain\":%u",
+	    t->have_client ? tls_version_str(t->client_max, v) : "",
+	    t->scsv ? "true" : "false", t->hrr ? "true" : "false",
+	    cert_state[(unsigned)t->cert < 4 ? t->cert : 0], t->chain);
+	if (t->cert == GW_CERT_CHECKED) {
+		const struct gw_x509_info *x = &t->x509;
+		jb_printf(b, ",\"result\":\"%s\",", gw_x509_result_name(x->result));
+		jb_str(b, "reason", x->reason, strnlen(x->reason, sizeof(x->reason)), sizeof(x->reason));
+		jb_raw(b, ",", 1);
+		jb_str(b, "subject", x->subject, strnlen(x->subject, sizeof(x->subject)), sizeof(x->subject));
+		jb_raw(b, ",", 1);
+		jb_str(b, "issuerdn", x->issuer, strnlen(x->issuer, sizeof(x->issuer)), sizeof(x->issuer));
+		jb_raw(b, ",", 1);
+		jb_str(b, "notbefore", x->not_before, strnlen(x->not_before, sizeof(x->not_before)),
+		    sizeof(x->not_before));
+		jb_raw(b, ",", 1);
+		jb_str(b, "notafter", x->not_after, strnlen(x->not_after, sizeof(x->not_after)),
+		    sizeof(x->not_after));
+	} else if (t->cert == GW_CERT_HIDDEN) {
+		jb_printf(b, ",\"reason\":\"TLS 1.3 encrypts the certificate: not checked\"");
+	}
+	jb_raw(b, "}}", 2);
+}
+
+/* One alert line; severity 0 and tlsrpt NULL mean the signature's own. */
+static void
+alert_line(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
+    int severity, const char *tlsrpt, const char *reason, int blocked,
+    const struct pol_match *pm, const struct gw_tls_facts *tls)
 {
 	char buf[EVE_LINE_MAX];
 	struct jb b = { buf, 0, sizeof(buf), 0 };
@@ -334,20 +376,44 @@ eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
 		return;
 	jb_head(&b, ts_us, "alert", f);
 	jb_printf(&b, ",\"alert\":{\"signature\":\"%s\",\"severity\":%d,\"action\":\"%s\",",
-	    name ? name : "unknown", sig_severity(sig), blocked ? "blocked" : "allowed");
+	    name ? name : "unknown", severity ? severity : sig_severity(sig),
+	    blocked ? "blocked" : "allowed");
 	if (reason == NULL)
 		reason = "";
 	jb_str(&b, "reason", reason, strnlen(reason, FINDING_REASON_MAX),
 	    FINDING_REASON_MAX);
-	jb_printf(&b, ",\"tlsrpt\":\"%s\"}", sig_tlsrpt(sig));
+	jb_printf(&b, ",\"tlsrpt\":\"%s\"}", tlsrpt ? tlsrpt : sig_tlsrpt(sig));
 	jb_policy(&b, pm);
 	jb_smtp(&b, &f->smtp);
+	jb_tls(&b, tls);
 	eve_emit(ev, &b);
+}
+
+void
+eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
+    const char *reason, int blocked, const struct pol_match *pm)
+{
+	alert_line(ev, ts_us, f, sig, 0, NULL, reason, blocked, pm, NULL);
+}
+
+void
+eve_alert_finding(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const struct finding *fd, int blocked, const struct pol_match *pm,
+    const struct gw_tls_facts *tls)
+{
+	alert_line(ev, ts_us, f, fd->sig, fd->severity, fd->tlsrpt, fd->reason, blocked, pm, tls);
 }
 
 void
 eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
     const char *verdict, const struct pol_match *pm)
+{
+	eve_flow_tls(ev, ts_us, f, verdict, pm, NULL);
+}
+
+void
+eve_flow_tls(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const char *verdict, const struct pol_match *pm, const struct gw_tls_facts *tls)
 {
 	char buf[EVE_LINE_MAX];
 	struct jb b = { buf, 0, sizeof(buf), 0 };
@@ -367,6 +433,7 @@ eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
 	jb_raw(&b, "}", 1);
 	jb_smtp(&b, &f->smtp);
 	jb_policy(&b, pm);
+	jb_tls(&b, tls);
 	eve_emit(ev, &b);
 }
 
@@ -416,6 +483,12 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	    (unsigned long long)st->flows_plain, (unsigned long long)st->flows_lost,
 	    (unsigned long long)st->frag_reassembled,
 	    (unsigned long long)st->frag_refused);
+	jb_printf(&b, ",\"tls\":{\"SSLv3\":%llu,\"TLSv1.0\":%llu,\"TLSv1.1\":%llu,"
+	    "\"TLSv1.2\":%llu,\"TLSv1.3\":%llu,\"certs_checked\":%llu,\"hs_unbuffered\":%llu}",
+	    (unsigned long long)st->tls_versions[0], (unsigned long long)st->tls_versions[1],
+	    (unsigned long long)st->tls_versions[2], (unsigned long long)st->tls_versions[3],
+	    (unsigned long long)st->tls_versions[4], (unsigned long long)st->certs_checked,
+	    (unsigned long long)st->hs_exhausted);
 	jb_printf(&b, ",\"dns_answers\":%llu,\"pins_learned\":%llu,\"policy\":{",
 	    (unsigned long long)st->dns_answers, (unsigned long long)st->pins_learned);
 	for (i = 0; i < 5; i++)

@@ -32,10 +32,20 @@ void eve_close(struct eve *ev);
 void eve_alert(struct eve *ev, uint64_t ts_us, const struct flow *f,
     enum sig sig, const char *reason, int blocked, const struct pol_match *pm);
 
+/* The same for a finding that may carry its own severity and TLS-RPT
+ * result type; tls (may be NULL) adds the handshake's facts. */
+struct gw_tls_facts;
+void eve_alert_finding(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const struct finding *fd, int blocked, const struct pol_match *pm,
+    const struct gw_tls_facts *tls);
+
 /* One summary per finished SMTP session. verdict: "tls", "plaintext",
  * "blocked", "tls_failed", "not_inspected", "incomplete". */
 void eve_flow(struct eve *ev, uint64_t ts_us, const struct flow *f,
     const char *verdict, const struct pol_match *pm);
+/* The same with the TLS handshake's facts (tls may be NULL). */
+void eve_flow_tls(struct eve *ev, uint64_t ts_us, const struct flow *f,
+    const char *verdict, const struct pol_match *pm, const struct gw_tls_facts *tls);
 
 /* Counters of a run (end of offline run, SIGUSR1). */
 void eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st);

@@ -16,6 +16,7 @@
 #include "gw_log.h"
 #include "gw_offline.h"
 #include "gw_pins.h"
+#include "gw_x509.h"
 
 /* A fixed hash seed: offline replays must be reproducible line for line. */
 #define GW_OFFLINE_SEED 0x5354472d6f66666cULL   /* "STG-offl" */
@@ -58,6 +59,7 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 	char perr[GW_PATH_MAX + 256];
 	struct gw_engine *e;
 	struct gw_pins *pins;
+	struct gw_x509_store *x509 = NULL;
 	struct gw_stats st;
 	pcap_t *pc;
 	int dlt, rc = 0, r;
@@ -101,6 +103,14 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 	if (gw_pins_load(pins, perr, sizeof(perr)) == -1)
 		log_warnx("%s (starting without pins)", perr);
 	gw_engine_set_learned(e, NULL, pins);
+	/* Certificates are checked against policy.ca_file; without it, against
+	 * the system store only where domain policies (with MX patterns) ask. */
+	if (c->ca_file[0] != '\0' || pol_has_domains(c->pol)) {
+		x509 = gw_x509_store_new(c->ca_file[0] ? c->ca_file : NULL, perr, sizeof(perr));
+		if (x509 == NULL)
+			log_warnx("%s (certificates will not be checked)", perr);
+		gw_engine_set_x509(e, x509);
+	}
 
 	for (;;) {
 		struct pcap_pkthdr *h;
@@ -131,6 +141,7 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 	gw_engine_get_stats(e, &st);
 	eve_stats(eve, last_ts, &st);
 	gw_engine_free(e);
+	gw_x509_store_free(x509);
 	if (gw_pins_save(pins, perr, sizeof(perr)) == -1)
 		log_warnx("%s", perr);
 	gw_pins_free(pins);

@@ -8,6 +8,8 @@
 #ifndef INSPECT_FINDING_H
 #define INSPECT_FINDING_H
 
+#include <stdint.h>
+
 enum sig {
 	SIG_STARTTLS_STRIPPED,
 	SIG_STARTTLS_DOWNGRADE,
@@ -30,6 +32,9 @@ enum sig {
 
 struct finding {
 	enum sig sig;                     /* what was found */
+	uint8_t  severity;                /* 0 = the signature's own; 3 for an informational use */
+	const char *tlsrpt;               /* RFC 8460 result type when more precise than the
+	                                     signature's (a certificate's), NULL = sig_tlsrpt() */
 	char     reason[FINDING_REASON_MAX]; /* human text; wire bytes in it are raw, the writer escapes */
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "smtp.h"
+#include "tls_hs.h"
 
 /* Kinds of commands awaiting a reply (4 bits each in smtp.pend). */
 enum smtp_cmd {
@@ -87,6 +88,8 @@ smtp_raise(struct smtp *s, struct smtp_out *out, enum sig sig, const char *reaso
 		return 0;
 	s->raised |= (uint16_t)(1u << sig);
 	out->f[out->n].sig = sig;
+	out->f[out->n].severity = 0;
+	out->f[out->n].tlsrpt = NULL;
 	snprintf(out->f[out->n].reason, sizeof(out->f[out->n].reason), "%s", reason);
 	out->n++;
 	return 1;
@@ -528,12 +531,62 @@ push_lines(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out 
 	return i;
 }
 
+/* Where handshake bytes go while they are kept. */
+struct hs_sink {
+	struct hsbuf_pool *pool;
+	struct tls_scan   *ts;
+};
+
+/* tls_scan body callback: append handshake bytes to the direction's buffer,
+ * borrowing one at the first byte. */
+static void
+hs_keep(void *ctx, const uint8_t *p, size_t n)
+{
+	struct hs_sink *k = ctx;
+
+	if (k->ts->hsbuf == 0 && (k->ts->hsbuf = hsbuf_get(k->pool)) == 0)
+		return; /* none free: this handshake is followed by its headers only */
+	hsbuf_append(k->pool, k->ts->hsbuf, p, n);
+}
+
+/* The server's handshake so far, in its buffer: is the session decided?
+ * TLS 1.3 is decided at its ServerHello (the rest is encrypted); TLS 1.2
+ * and older at the ServerHelloDone, so the certificate is in hand (and a
+ * policy can still block before the client's Finished). A HelloRetryRequest
+ * is not a decision: another ServerHello follows. */
+static int
+server_flight_done(struct smtp *s, struct hsbuf_pool *pool, uint16_t idx)
+{
+	const struct hsbuf *b = hsbuf_at(pool, idx);
+	struct tls_server_hello sh;
+	struct tls_hs_msg m;
+	size_t off = 0, need;
+	int rc;
+
+	while ((rc = tls_hs_next(b->data, b->len, &off, &m, &need)) == TLS_HS_OK) {
+		if (m.type == TLS_HS_T_SERVER_HELLO) {
+			if (tls_hs_msg_server_hello(&m, &sh) != TLS_HS_OK)
+				return 1; /* unreadable: decide on the record layer */
+			s->tls_version = sh.version;
+			if (sh.version >= TLS_V_1_3 && !(sh.flags & TLS_SH_F_HRR))
+				return 1;
+		} else if (m.type == TLS_HS_T_SERVER_DONE) {
+			return 1;
+		}
+	}
+	/* A malformed stream, or one larger than the buffer: what is known is
+	 * all there will be; decide on it. */
+	return rc != TLS_HS_EMORE || b->over;
+}
+
 /* Feed a direction's TLS bytes after STARTTLS. */
 static void
 push_tls(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *out)
 {
 	struct tls_scan *ts = &s->dir[dir].u.tls_scan;
-	int ev = tls_scan_push(ts, p, n, NULL);
+	struct hs_sink sink = { out->hs, ts };
+	int ev = out->hs ? tls_scan_push_body(ts, p, n, NULL, hs_keep, &sink) :
+	    tls_scan_push(ts, p, n, NULL);
 
 	if (ev & TLS_EV_NOT_TLS) {
 		smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS, dir == SMTP_DIR_CLIENT ?
@@ -576,14 +629,39 @@ push_tls(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *o
 		decide(s, out, SMTP_PH_LOST);
 		return;
 	}
-	if (ev & TLS_EV_HANDSHAKE) {
-		if (ts->hs_type == TLS_HS_SERVER_HELLO) {
-			decide(s, out, SMTP_PH_TLS);
-		} else {
-			smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS,
-			    "server's first TLS handshake message is not a ServerHello");
-			decide(s, out, SMTP_PH_LOST);
-		}
+	if ((ev & TLS_EV_HANDSHAKE) && ts->hs_type != TLS_HS_SERVER_HELLO) {
+		smtp_raise(s, out, SIG_PLAINTEXT_AFTER_STARTTLS,
+		    "server's first TLS handshake message is not a ServerHello");
+		decide(s, out, SMTP_PH_LOST);
+		return;
+	}
+	if (ts->hs_type != TLS_HS_SERVER_HELLO)
+		return;
+	/* Without the messages (no pool, none free), the ServerHello decides;
+	 * with them, the end of the server's cleartext flight does, or its
+	 * ChangeCipherSpec / application data (an abbreviated handshake). */
+	if (ts->hsbuf == 0 || (ev & (TLS_EV_CCS | TLS_EV_APPDATA)) ||
+	    server_flight_done(s, out->hs, ts->hsbuf))
+		decide(s, out, SMTP_PH_TLS);
+}
+
+uint16_t
+smtp_hs(const struct smtp *s, int dir)
+{
+	if ((unsigned)dir > 1 || !(s->dir[dir].mode & SMTP_SCAN_TLS))
+		return 0;
+	return s->dir[dir].u.tls_scan.hsbuf;
+}
+
+void
+smtp_release(struct smtp *s, struct hsbuf_pool *pool)
+{
+	for (int d = 0; d < 2; d++) {
+		if (!(s->dir[d].mode & SMTP_SCAN_TLS) || s->dir[d].u.tls_scan.hsbuf == 0)
+			continue;
+		if (pool != NULL)
+			hsbuf_put(pool, s->dir[d].u.tls_scan.hsbuf);
+		s->dir[d].u.tls_scan.hsbuf = 0;
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "finding.h"
+#include "hsbuf.h"
 #include "tls.h"
 
 /* RFC 5321 4.5.3.1 allows 512-octet command lines and replies; real servers
@@ -99,6 +100,7 @@ struct smtp {
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
 	uint16_t banner_stars;        /* '*' bytes in the whole first greeting line (PIX masking) */
+	uint16_t tls_version;         /* negotiated TLS version (ServerHello), 0 = not seen */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
 	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */
 	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */
@@ -107,10 +109,14 @@ struct smtp {
 };
 
 /* The caller sets n and decided to 0 before a packet's pushes; f[] needs
- * no clearing. */
+ * no clearing. hs is the caller's handshake-buffer pool: with it, the
+ * handshake messages after STARTTLS are kept (smtp_hs) until the caller
+ * has read them and called smtp_release; without it (NULL) only record
+ * headers are followed and TLS is decided at the ServerHello. */
 struct smtp_out {
 	unsigned n;                              /* findings in f[] */
 	uint8_t  decided;                        /* 0, or the phase the session was decided in */
+	struct hsbuf_pool *hs;                   /* handshake buffers, or NULL */
 	struct finding f[SMTP_OUT_MAX];          /* raised by this push */
 };
 
@@ -149,5 +155,10 @@ smtp_decided(const struct smtp *s)
 }
 
 const char *smtp_phase_name(int phase);
+
+/* The handshake buffer of a direction (0 when none was kept). */
+uint16_t smtp_hs(const struct smtp *s, int dir);
+/* Give back what the session borrowed from pool. */
+void smtp_release(struct smtp *s, struct hsbuf_pool *pool);
 
 #endif

@@ -38,6 +38,13 @@ hdr_byte_ok(const uint8_t *hdr, unsigned i)
 int
 tls_scan_push(struct tls_scan *s, const uint8_t *p, size_t n, size_t *used)
 {
+	return tls_scan_push_body(s, p, n, used, NULL, NULL);
+}
+
+int
+tls_scan_push_body(struct tls_scan *s, const uint8_t *p, size_t n, size_t *used,
+    tls_body_fn body, void *ctx)
+{
 	size_t i = 0;
 	int ev = 0;
 
@@ -78,6 +85,8 @@ tls_scan_push(struct tls_scan *s, const uint8_t *p, size_t n, size_t *used)
 			take = 1; /* step over the peeked bytes one at a time */
 		if (take > s->left)
 			take = s->left;
+		if (body != NULL && s->hdr[0] == TLS_CT_HANDSHAKE)
+			body(ctx, p + i, take);
 		s->left = (uint16_t)(s->left - take);
 		i += take;
 		if (s->left == 0)

@@ -38,6 +38,7 @@ struct tls_scan {
 	uint8_t  records;   /* records started, saturating at 255 */
 	uint8_t  first_type; /* content type of the first record, 0 = none yet */
 	uint16_t left;      /* body bytes of the current record still to skip */
+	uint16_t hsbuf;     /* the caller's handshake buffer (hsbuf.h) for this direction, 0 = none */
 };
 
 void tls_scan_init(struct tls_scan *s);
@@ -48,6 +49,13 @@ void tls_scan_init(struct tls_scan *s);
  * were consumed before the offending byte.
  */
 int tls_scan_push(struct tls_scan *s, const uint8_t *p, size_t n, size_t *used);
+
+/* The same, handing every handshake-record body byte to body(ctx, ...) as
+ * it passes (body may be NULL): the handshake messages, in order, across
+ * records and segments. */
+typedef void (*tls_body_fn)(void *ctx, const uint8_t *p, size_t n);
+int tls_scan_push_body(struct tls_scan *s, const uint8_t *p, size_t n, size_t *used,
+    tls_body_fn body, void *ctx);
 
 /* "handshake_failure", "unknown_ca", ... for an alert description. */
 const char *tls_alert_name(uint8_t desc);

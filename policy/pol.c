@@ -382,6 +382,14 @@ pol_match_from_ref(const struct pol *p, uint32_t ref, int64_t now, struct pol_ma
 	return 1;
 }
 
+const struct pol_domain_entry *
+pol_ref_entry(const struct pol *p, uint32_t ref)
+{
+	if (p == NULL || ref >= p->ndref)
+		return NULL;
+	return p->dref[ref].e;
+}
+
 size_t
 pol_rule_count(const struct pol *p)
 {

@@ -92,6 +92,11 @@ int pol_lookup_domain_hash(const struct pol *p, uint64_t hash, int64_t now,
 int pol_match_from_ref(const struct pol *p, uint32_t ref, int64_t now,
     struct pol_match *out);
 
+/* The domain policy entry a reference stands for (its MX patterns), or
+ * NULL. Valid as long as p. */
+struct pol_domain_entry;
+const struct pol_domain_entry *pol_ref_entry(const struct pol *p, uint32_t ref);
+
 /* Number of address rules (for -t summaries). */
 size_t pol_rule_count(const struct pol *p);
 
