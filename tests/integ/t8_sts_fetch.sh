@@ -9,6 +9,7 @@
 #   192.0.2.81  s_server -HTTP (files hold whole responses: 404, redirects,
 #               chunked...), certificate for mta-sts.hostile.example
 #   192.0.2.82  s_server -WWW, certificate for mta-sts.wrong.example
+#   192.0.2.83  a listener that never accepts nor speaks (the time limit)
 #
 # Self-contained (lib.sh builds the stg-* SMTP topology, not needed here);
 # traps EXIT to stop what it started (by PID), delete the namespace, its
@@ -21,7 +22,7 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 TESTNAME=$(basename "$0" .sh)
 NS=stg-sts-$$
 NSETC=/etc/netns/$NS
-DNS4=192.0.2.53 WWW4=192.0.2.80 HOST4=192.0.2.81 WRONG4=192.0.2.82
+DNS4=192.0.2.53 WWW4=192.0.2.80 HOST4=192.0.2.81 WRONG4=192.0.2.82 MUTE4=192.0.2.83
 PIDS=""
 DNSPID=""
 
@@ -69,7 +70,7 @@ BIN=$WORK/starttls-guard
 # --- namespace: loopback only, documentation addresses --------------------
 ip netns add "$NS" || fail "ip netns add $NS"
 ip netns exec "$NS" ip link set lo up || fail "lo up"
-for a in $DNS4 $WWW4 $HOST4 $WRONG4; do
+for a in $DNS4 $WWW4 $HOST4 $WRONG4 $MUTE4; do
 	ip netns exec "$NS" ip addr add "$a/32" dev lo || fail "address $a"
 done
 mkdir -p "$NSETC" || fail "mkdir $NSETC"
@@ -142,7 +143,10 @@ https_server() { # ADDR MODE DIR CERTNAME
 https_server $WWW4 -WWW "$WWW" example.net
 https_server $HOST4 -HTTP "$HOSTWWW" hostile.example
 https_server $WRONG4 -WWW "$WRONGWWW" wrong.example
-listening() { ip netns exec "$NS" ss -ltnH "sport = :443" | grep -c LISTEN | grep -qx 3; }
+# The kernel completes the TCP handshake into the backlog; nobody answers.
+spawn "$WORK/mute.log" "$WORK" python3 -c 'import socket, time
+s = socket.socket(); s.bind(("'$MUTE4'", 443)); s.listen(8); time.sleep(600)'
+listening() { ip netns exec "$NS" ss -ltnH "sport = :443" | grep -c LISTEN | grep -qx 4; }
 wait_until 10 listening || fail "s_server did not start: $(cat "$WORK"/s_server-*.log)"
 
 # --- DNS: dnsmasq, restarted with new records per phase ---------------------
@@ -157,6 +161,8 @@ DNS_COMMON=(
 	--address=/mta-sts.twice.example/$WWW4
 	--txt-record=_mta-sts.noid.example,"v=STSv1; x=1"
 	--address=/mta-sts.noid.example/$WWW4
+	--txt-record=_mta-sts.mute.example,"v=STSv1; id=m1"
+	--address=/mta-sts.mute.example/$MUTE4
 	--txt-record=_mta-sts.spf.example,"v=spf1 -all"
 	--address=/mta-sts.spf.example/$WWW4
 )
@@ -292,6 +298,14 @@ fetch sts-fetch -d "$HDIR" --ca-file "$CA" hostile.example
 expect 1 'not an HTTP/1.x status line' "no status line"
 [ -z "$(ls -A "$HDIR")" ] || fail "refused fetches wrote into the cache: $(ls -A "$HDIR")"
 ok "nothing cached for refused answers"
+
+# a server that never answers: the time limit (10 s) ends the attempt
+T0=$(date +%s)
+fetch sts-fetch -d "$HDIR" --ca-file "$CA" mute.example
+T1=$(date +%s)
+expect 1 'TLS handshake: timed out' "silent server"
+[ $((T1 - T0)) -le 15 ] || fail "silent server took $((T1 - T0)) s"
+ok "gave up after $((T1 - T0)) s"
 
 # chunked transfer coding is decoded
 {
