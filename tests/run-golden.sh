@@ -28,6 +28,7 @@ case $1 in
 /*) build=$1 ;;
 *)  build=$(pwd)/$1 ;;
 esac
+cd "$top" || exit 1   # the generator reads tests/tls/ from the top of the tree
 fix=$top/tests/fixtures
 conf=$fix/golden.conf
 gen=$build/tools/gen_fixtures

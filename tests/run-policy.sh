@@ -61,7 +61,24 @@ for p in "$fix"/*.pcap; do
 	fi
 done
 
-# 3. pins survive a restart, and the operator can list and forget them
+# 3. what the flow events say about the handshakes (tests/tls/MANIFEST)
+flowsays() { # case jq-filter expected
+	got=$("$bin" -c "$conf" -r "$fix/$1.pcap" 2>/dev/null | jq -r "select(.event_type==\"flow\") | $2")
+	[ "$got" = "$3" ] && ok "$1: $2 = $3" || { ko "$1: $2"; echo "  got: $got, want: $3"; }
+}
+flowsays tls12_sts_valid '.tls.version + " " + .tls.cipher + " " + .tls.sni' \
+	"TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 mx.example.net"
+flowsays tls12_sts_valid '.tls.cert.state + " " + .tls.cert.result + " " + (.tls.cert.chain|tostring)' "checked ok 2"
+flowsays tls12_sts_valid '.flow.verdict' "tls"
+flowsays tls12_sts_wrongname '.tls.cert.result' "host_mismatch"
+flowsays tls12_sts_expired '.tls.cert.result' "expired"
+flowsays tls13_sts '.tls.version + " " + .tls.cert.state' "TLSv1.3 hidden"
+flowsays tls13_hrr_sts '.tls.hrr' "true"
+flowsays tls10_sts_weak '.flow.verdict + " " + .tls.version' "blocked TLSv1.0"
+tlsrpt=$("$bin" -c "$conf" -r "$fix/tls12_sts_wrongname.pcap" 2>/dev/null | jq -r 'select(.event_type=="alert") | .alert.tlsrpt')
+[ "$tlsrpt" = "certificate-host-mismatch" ] && ok "tlsrpt of a name mismatch" || ko "tlsrpt of a name mismatch"
+
+# 4. pins survive a restart, and the operator can list and forget them
 sed "s|pins = { mode = \"enforce\";|pins = { file = \"$tmp/pins\"; mode = \"enforce\";|" "$conf" >"$tmp/pins.conf"
 "$bin" -c "$tmp/pins.conf" -r "$fix/pin_first_tls.pcap" >/dev/null 2>&1
 if grep -q '^v1 192.0.2.45 ' "$tmp/pins" 2>/dev/null; then ok "pin written to the file"; else ko "pin written to the file"; fi
@@ -72,7 +89,7 @@ got=$("$bin" -c "$tmp/pins.conf" -r "$fix/pin_then_plain.pcap" 2>/dev/null | ale
 got=$("$bin" -c "$tmp/pins.conf" -r "$fix/pin_then_plain.pcap" 2>/dev/null | alerts)
 [ "$got" = "starttls_missing allowed default" ] && ok "pins forget" || { ko "pins forget"; echo "  got: $got"; }
 
-# 4. a reload refuses an EFF list older than the one in force (unit-tested
+# 5. a reload refuses an EFF list older than the one in force (unit-tested
 #    in test_config); -t names the domains per source
 "$bin" -c "$conf" -t 2>/dev/null | grep -q "domain policies: 1 from config rules, 1 MTA-STS, 926 EFF list" &&
 	ok "-t summary counts domains per source" || ko "-t summary counts domains per source"

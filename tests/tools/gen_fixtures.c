@@ -54,6 +54,8 @@ enum op {
 	OP_SERVER_HELLO13,/* ServerHello with supported_versions 0x0304, CCS, encrypted flight */
 	OP_CLIENT_FIN13,  /* CCS, encrypted Finished */
 	OP_APPDATA,       /* .arg bytes of application data in 0x17 records */
+	OP_TLSFILE,       /* real handshake bytes from tests/tls/<.text>: .arg 0 = the client's
+	                     first record, 1 = all the server sent, 2 = the client's rest */
 	OP_PAUSE,         /* the clock jumps .arg seconds */
 	OP_FIN,           /* .dir closes, the peer closes too: FIN, FIN, ACK */
 	OP_RST,           /* .dir resets the connection */
@@ -293,6 +295,17 @@ static const struct step d_pol_notls_other[] = { /* recipient domain without a p
 	{ C, "RCPT TO:<carol@other.example>\r\n" }, { S, "250 2.1.5 Ok\r\n" },
 	{ C, "QUIT\r\n" }, { S, "221 2.0.0 Bye\r\n" }, FIN(C), END
 };
+#define TLSFILE(d, name, part) { .dir = (d), .op = OP_TLSFILE, .text = (name), .arg = (part) }
+#define REAL_TLS(name) TLSFILE(C, name, 0), TLSFILE(S, name, 1), TLSFILE(C, name, 2)
+#define REAL_TLS_DIALOGUE(var, name) static const struct step var[] = { \
+	BANNER_RELAY, EHLO, EHLO_TLS, STARTTLS, READY, REAL_TLS(name), FIN(C), END }
+REAL_TLS_DIALOGUE(d_real_tls12, "tls12");
+REAL_TLS_DIALOGUE(d_real_tls12_wrongname, "tls12_wrongname");
+REAL_TLS_DIALOGUE(d_real_tls12_expired, "tls12_expired");
+REAL_TLS_DIALOGUE(d_real_tls12_selfsigned, "tls12_selfsigned");
+REAL_TLS_DIALOGUE(d_real_tls10, "tls10");
+REAL_TLS_DIALOGUE(d_real_tls13, "tls13");
+REAL_TLS_DIALOGUE(d_real_tls13_hrr, "tls13_hrr");
 static const struct step d_pol_tls[] = {
 	BANNER_RELAY, EHLO, EHLO_TLS, STARTTLS, READY, TLS12, FIN(C), END
 };
@@ -350,6 +363,24 @@ static const struct fcase policy_cases[] = {
 	{ "config_domain_dns", DLT_EN10MB, {
 		{ 4, "198.51.100.46", "192.0.2.46", d_pol_notls, 0, 0, "mx.config.example" } } },
 	{ "no_policy_other_rcpt", DLT_EN10MB, { V4("198.51.100.47", "192.0.2.47", d_pol_notls_other) } },
+	/* Real handshakes (tests/tls, made by OpenSSL) to an MX of example.net,
+	 * whose MTA-STS policy (enforce) names mx.example.net. */
+	{ "tls12_sts_valid", DLT_EN10MB, {
+		{ 4, "198.51.100.50", "192.0.2.50", d_real_tls12, 0, 0, "mx.example.net" } } },
+	{ "tls12_sts_wrongname", DLT_EN10MB, {
+		{ 4, "198.51.100.51", "192.0.2.51", d_real_tls12_wrongname, 0, 0, "mx.example.net" } } },
+	{ "tls12_sts_expired", DLT_EN10MB, {
+		{ 4, "198.51.100.52", "192.0.2.52", d_real_tls12_expired, 0, 0, "mx.example.net" } } },
+	{ "tls12_sts_selfsigned", DLT_EN10MB, {
+		{ 4, "198.51.100.53", "192.0.2.53", d_real_tls12_selfsigned, 0, 0, "mx.example.net" } } },
+	{ "tls10_sts_weak", DLT_EN10MB, {
+		{ 4, "198.51.100.54", "192.0.2.54", d_real_tls10, 0, 0, "mx.example.net" } } },
+	{ "tls13_sts", DLT_EN10MB, {
+		{ 4, "198.51.100.55", "192.0.2.55", d_real_tls13, 0, 0, "mx.example.net" } } },
+	{ "tls13_hrr_sts", DLT_EN10MB, {
+		{ 4, "198.51.100.56", "192.0.2.56", d_real_tls13_hrr, 0, 0, "mx.example.net" } } },
+	/* The same self-signed server with no policy naming its MX: informational. */
+	{ "tls12_selfsigned_nopolicy", DLT_EN10MB, { V4("198.51.100.57", "192.0.2.57", d_real_tls12_selfsigned) } },
 };
 
 /* ------------------------------------------------------------------ */
@@ -918,6 +949,35 @@ step_answers(const struct step *t, int dir)
 	return t->op != OP_END && t->op != OP_PAUSE && t->dir == dir;
 }
 
+/* Bytes of a real handshake recorded by tests/tools/tls_samples (run from
+ * the top of the tree): part 0 = the client's first record (its
+ * ClientHello), 1 = everything the server sent, 2 = the rest of the
+ * client's bytes. */
+static void
+tls_sample(struct buf *b, const char *name, unsigned part)
+{
+	char path[512];
+	uint8_t data[8192];
+	size_t n, first;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "tests/tls/%s.%s", name, part == 1 ? "s2c" : "c2s");
+	if ((fp = fopen(path, "rb")) == NULL)
+		die(path);
+	n = fread(data, 1, sizeof data, fp);
+	fclose(fp);
+	if (part == 1) {
+		buf_put(b, data, n);
+		return;
+	}
+	if (n < 5 || (first = 5 + ((size_t)data[3] << 8 | data[4])) > n)
+		die("bad TLS sample");
+	if (part == 0)
+		buf_put(b, data, first);
+	else
+		buf_put(b, data + first, n - first);
+}
+
 /* Fill a step's payload; returns 0 when the step is not a data step. */
 static int
 step_bytes(const struct step *st, struct buf *b)
@@ -959,6 +1019,9 @@ step_bytes(const struct step *st, struct buf *b)
 		return 1;
 	case OP_APPDATA:
 		tls_appdata(b, st->arg);
+		return 1;
+	case OP_TLSFILE:
+		tls_sample(b, st->text, st->arg);
 		return 1;
 	default:
 		return 0;
