@@ -342,6 +342,11 @@ static const struct fcase cases[] = {
 		V4("198.51.100.29", "192.0.2.31", d_hs_alert),
 		{ 4, "198.51.100.29", "192.0.2.31", d_fallback_plain, 0, 10 } } },
 	{ "midstream", DLT_EN10MB, { { 4, "198.51.100.30", "203.0.113.11", d_midstream, 2, 0 } } },
+	/* An on-path attacker resets the handshake; the sender retries in
+	 * plaintext 5 s later. Under enforce the retry is blocked. */
+	{ "tls_fallback_enforce", DLT_EN10MB, {
+		V4("198.51.100.31", "203.0.113.34", d_hs_rst),
+		{ 4, "198.51.100.31", "203.0.113.34", d_fallback_plain, 0, 5 } } },
 };
 
 /* Domain policies, DNS-learned MX names, recipient domains, pins: replayed
