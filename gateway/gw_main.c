@@ -40,6 +40,7 @@ usage(FILE *fp, int full)
 	    "       " PROG " [-c FILE] -t                    check the configuration\n"
 	    "       " PROG " -c FILE pins list | pins forget ADDRESS|MXNAME\n"
 	    "       " PROG " report [-o DIR] [--org NAME] [--contact ADDR] EVE_FILE\n"
+	    "       " PROG " [-c FILE] sts-fetch [-d DIR] [--ca-file FILE] DOMAIN...\n"
 	    "       " PROG " --version | --help\n");
 	if (!full)
 		return;
