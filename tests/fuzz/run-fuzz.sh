@@ -15,6 +15,7 @@ shift 3
 cd "$(dirname "$0")/../.." || exit 1
 jobs=${FUZZ_JOBS:-1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/fuzz/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 one() {
