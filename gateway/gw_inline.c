@@ -8,7 +8,9 @@
  * blocked everywhere and taken by one thread with sigtimedwait(), which
  * may then block on file I/O (config reload) without stalling verdicts.
  * A reloaded policy replaces the old one only when every queue thread has
- * switched to it; only then is the old one freed.
+ * switched to it; only then is the old one freed. Order at start: open the
+ * queues and raw sockets, drop privileges, enter the seccomp sandbox, then
+ * start threads (capabilities and the filter are inherited per thread).
  */
 #include <errno.h>
 #include <grp.h>
@@ -28,6 +30,7 @@
 #include "../nfq/nfq.h"
 #include "gw_inline.h"
 #include "gw_log.h"
+#include "gw_sandbox.h"
 
 /* Bytes of each packet copied to us: everything, GSO packets included;
  * a cut segment would leave holes in the reassembled stream. */
@@ -509,6 +512,14 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 		rc = 1;
 		goto out;
 	}
+	/* Every socket is open and ids are final: from here on only the
+	 * system calls of the packet loop, logging and reloads remain. Before
+	 * any thread exists, so all inherit the filter. */
+	if (gw_sandbox_enter(err, sizeof err) < 0)
+		log_warnx("running without the seccomp sandbox: %s", err);
+	else
+		log_info("seccomp sandbox on (%zu system calls allowed)",
+		    gw_sandbox_allowed_count());
 	log_info("inline: queues %u-%u, fail-open %s, bypass mark 0x%x, "
 	    "queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
 	    c->bypass_mark, c->queue_maxlen);

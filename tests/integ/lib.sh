@@ -26,10 +26,12 @@ SRV6=2001:db8:2::25
 # on one machine) would tear down each other's namespaces. Serialize them.
 # Background processes get the lock fd closed (9>&-), so it dies with us.
 STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
-exec 9>"$STG_LOCK"
-if ! flock -w 900 9; then
-	echo "[$(basename "$0" .sh)] another integration run holds $STG_LOCK"
-	exit 1
+if [ -z "${STG_LOCK_HELD:-}" ]; then     # run.sh holds it for the whole run
+	exec 9>"$STG_LOCK"
+	if ! flock -w 900 9; then
+		echo "[$(basename "$0" .sh)] another integration run holds $STG_LOCK"
+		exit 1
+	fi
 fi
 
 WORK=$(mktemp -d /tmp/stg-integ.XXXXXX)
@@ -363,6 +365,11 @@ nfq_received() {
 # Private copies: a rebuild in the tree during the run must not swap the
 # binaries under a running test.
 mkdir -p "$WORK/bin/tools"
+# not while a make is writing it: wait until it is 3 s old
+for i in $(seq 1 60); do
+	[ $(( $(date +%s) - $(stat -c %Y "$BIN") )) -ge 3 ] && break
+	sleep 1
+done
 cp "$BIN" "$WORK/bin/starttls-guard" || fail "copy $BIN"
 cp "$TOOLS"/stg_* "$WORK/bin/tools/" || fail "copy $TOOLS"
 chmod -R a+rX "$WORK/bin"

@@ -25,8 +25,21 @@ if [ -n "$missing" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-if ip netns list 2>/dev/null | grep -q '^stg-'; then
-	echo "integ: stg-* namespaces exist already; removing them"
+# One run at a time on a machine: the topology's namespace names are fixed.
+# The tests see STG_LOCK_HELD and do not lock again.
+STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
+export STG_LOCK
+exec 9>"$STG_LOCK"
+if ! flock -w 900 9; then
+	echo "integ: another integration run holds $STG_LOCK"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+STG_LOCK_HELD=1
+export STG_LOCK_HELD
+topo_left() { ip netns list 2>/dev/null | grep -Eq '^stg-(cli|gw|att|srv)( |$)'; }
+if topo_left; then
+	echo "integ: the stg-cli/gw/att/srv namespaces exist already; removing them"
 	sh netns-scripts/topo.sh down
 fi
 
@@ -50,7 +63,7 @@ for t in tests/integ/t*.sh; do
 		[ $rc -eq 124 ] && echo "=== $name: timed out after $LIMIT s"
 		echo "=== $name: FAILED ($((end - start)) s)"
 	fi
-	if ip netns list 2>/dev/null | grep -q '^stg-'; then
+	if topo_left; then
 		echo "=== $name left stg-* namespaces behind"
 		sh netns-scripts/topo.sh down
 		fail=$((fail + 1))
