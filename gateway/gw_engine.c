@@ -386,6 +386,8 @@ flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	if ((f = flow_create(e->ft, p, ts_us)) == NULL)
 		return NULL;
 	f->state = FLOW_ST_SYN;
+	if (pkt_tcp_csum_ok(p) == 0)
+		f->flags |= FLOW_F_NOCSUM_C;
 	tcp_half_init(&f->half[FLOW_TO_SERVER], p->seq + 1);
 	f->half[FLOW_TO_CLIENT].flags = 0; /* ISN unknown until the SYN-ACK */
 	flow_resolve(e, f, ts_us);
@@ -571,6 +573,59 @@ flow_pin(struct gw_engine *e, const struct flow *f, uint64_t ts_us)
 	e->st.pins_learned++;
 }
 
+/* Would the receiver take this segment? A wrong checksum (unless this
+ * side's checksums are offloaded in the capture) means it drops it. */
+static int
+csum_acceptable(const struct flow *f, int dir, const struct pkt *p)
+{
+	if (f->flags & (dir == FLOW_TO_SERVER ? FLOW_F_NOCSUM_C : FLOW_F_NOCSUM_S))
+		return 1;
+	return pkt_tcp_csum_ok(p) != 0;
+}
+
+/* Does a RST or FIN end this direction for its receiver? Only at exactly
+ * the next expected sequence number (RFC 5961 3.2: anything else gets a
+ * challenge ACK, not a reset), so a forged one cannot end inspection. */
+static int
+end_acceptable(const struct tcp_half *h, const struct pkt *p)
+{
+	if (!(h->flags & TCP_HALF_ISN))
+		return 1; /* nothing to check against (no handshake seen this way) */
+	return p->seq + ((p->tcp_flags & PKT_TH_RST) ? 0 : p->payload_len) == h->next_seq;
+}
+
+/* Push a segment's payload, leaving out an urgent byte the way a receiving
+ * MTA (no SO_OOBINLINE) does: the byte before the urgent pointer is read
+ * apart from the stream. Returns TCP_R_* bits. */
+static int
+push_payload(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
+    struct gw_deliver *d)
+{
+	struct tcp_half *h = &f->half[dir];
+	uint32_t u = p->urg;
+	int r;
+
+	if (!(p->tcp_flags & PKT_TH_URG) || u == 0)
+		return tcp_reasm_push(e->pool, h, p->seq, p->payload, p->payload_len, deliver, d);
+	if (u > p->payload_len || p->seq != h->next_seq) {
+		/* Out of order, or pointing past this segment: the receiver's
+		 * stream cannot be rebuilt byte for byte. */
+		smtp_raise(&f->smtp, d->out, SIG_INSPECTION_LIMIT,
+		    "TCP urgent data the stream cannot be rebuilt around");
+		f->smtp.phase = SMTP_PH_LOST;
+		return 0;
+	}
+	e->st.urgent++;
+	r = tcp_reasm_push(e->pool, h, p->seq, p->payload, u - 1, deliver, d);
+	if (smtp_decided(&f->smtp) || h->next_seq != p->seq + u - 1)
+		return r;
+	h->next_seq++; /* the urgent byte: not part of the stream */
+	if (u < p->payload_len)
+		r |= tcp_reasm_push(e->pool, h, p->seq + u, p->payload + u, p->payload_len - u,
+		    deliver, d);
+	return r;
+}
+
 /* Inspect one packet of a flow under inspection. */
 static enum gw_verdict
 inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
@@ -585,15 +640,23 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 	out.decided = 0;
 	out.hs = e->hs;
 	if (p->tcp_flags & PKT_TH_SYN) {
-		if (dir == FLOW_TO_CLIENT)
+		if (dir == FLOW_TO_CLIENT) {
 			tcp_half_init(h, p->seq + 1);
+			if (pkt_tcp_csum_ok(p) == 0)
+				f->flags |= FLOW_F_NOCSUM_S;
+		}
+		return GW_V_ACCEPT;
+	}
+	if (!csum_acceptable(f, dir, p)) {
+		/* The receiver drops it: so do we, from what we inspect. */
+		e->st.bad_checksum++;
 		return GW_V_ACCEPT;
 	}
 	if (p->payload_len > 0) {
 		if (!(h->flags & TCP_HALF_ISN))
 			tcp_half_init(h, p->seq); /* SYN-ACK not seen: start at the first byte */
 		f->state = FLOW_ST_INSPECT;
-		int r = tcp_reasm_push(e->pool, h, p->seq, p->payload, p->payload_len, deliver, &d);
+		int r = push_payload(e, f, dir, p, &d);
 		if (r & TCP_R_CONFLICT)
 			smtp_raise(&f->smtp, &out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
 			    "client retransmitted bytes that differ from the first copy" :
@@ -611,9 +674,15 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		}
 	}
 	if (p->tcp_flags & (PKT_TH_FIN | PKT_TH_RST)) {
-		f->ended |= (uint8_t)(dir == FLOW_TO_SERVER ? 1 : 2);
-		if (!smtp_decided(&f->smtp))
-			smtp_end(&f->smtp, (p->tcp_flags & PKT_TH_RST) != 0, &out);
+		if (!end_acceptable(h, p)) {
+			e->st.bad_rst++;
+		} else {
+			f->ended |= (uint8_t)(dir == FLOW_TO_SERVER ? 1 : 2);
+			if (p->tcp_flags & PKT_TH_RST)
+				f->ended = 3;
+			if (!smtp_decided(&f->smtp))
+				smtp_end(&f->smtp, (p->tcp_flags & PKT_TH_RST) != 0, &out);
+		}
 	}
 	if ((f->smtp.flags & SMTP_F_GOT_BANNER) && !(f->flags & FLOW_F_BANNER))
 		flow_banner_policy(e, f, ts_us);
@@ -729,8 +798,11 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		v = inspect_packet(e, f, dir, p, ts_us);
 		break;
 	}
-	/* A connection that is over leaves the table (its summary is written). */
-	if ((p->tcp_flags & PKT_TH_RST) || f->ended == 3) {
+	/* A connection that is over leaves the table (its summary is written).
+	 * Inspected flows judged the RST/FIN above; a decided one ends at any
+	 * RST, as it is only remembered to be passed cheaply. */
+	if (f->ended == 3 || ((p->tcp_flags & PKT_TH_RST) && f->state != FLOW_ST_SYN &&
+	    f->state != FLOW_ST_INSPECT)) {
 		if (v != GW_V_BLOCK)
 			flow_finish(e, f, FLOW_REMOVE_ENDED, ts_us);
 	}

@@ -65,6 +65,9 @@ struct gw_stats {
 	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
 	uint64_t frag_reassembled, frag_refused;
 	uint64_t dns_answers;             /* DNS answers read for MX names */
+	uint64_t bad_checksum;            /* segments of inspected flows ignored: wrong TCP checksum */
+	uint64_t bad_rst;                 /* RST/FIN ignored: not at the expected sequence (RFC 5961) */
+	uint64_t urgent;                  /* urgent bytes removed from inspected streams */
 	uint64_t tls_versions[5];         /* decided TLS sessions by version: SSLv3, 1.0 .. 1.3 */
 	uint64_t certs_checked;           /* server certificates checked */
 	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */

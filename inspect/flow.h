@@ -64,6 +64,9 @@ struct flow {
 /* struct flow.flags */
 #define FLOW_F_REPORTED 0x01 /* flow summary already written */
 #define FLOW_F_BANNER   0x02 /* the greeting's host name was looked up for policy */
+#define FLOW_F_NOCSUM_C 0x04 /* the client's SYN had a wrong checksum: captured on a host that
+                                offloads them, so the client's checksums cannot be trusted */
+#define FLOW_F_NOCSUM_S 0x08 /* the same for the server's SYN-ACK */
 
 struct flow_table;
 

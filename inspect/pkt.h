@@ -87,6 +87,12 @@ int pkt_decode_ip(struct pkt *p, const uint8_t *ip, size_t len);
 /* Human text for a status, for counters and error messages. */
 const char *pkt_status_name(int status);
 
+/* Verify the TCP checksum of a decoded segment (pseudo-header included).
+ * 1 = correct, 0 = wrong, -1 = cannot tell (segment cut by the capture).
+ * A capture taken on a host that offloads checksums shows its own outgoing
+ * packets with wrong ones: the caller decides whether to trust the answer. */
+int pkt_tcp_csum_ok(const struct pkt *p);
+
 /* Compare two addresses of family af; like memcmp. */
 int pkt_addr_cmp(uint8_t af, const struct pkt_addr *x, const struct pkt_addr *y);
 
