@@ -7,7 +7,11 @@
  * fragments arrive and returns them when it completes, times out or is
  * evicted; a bit per 8-byte block says which bytes are present, which is
  * exact because every fragment starts on an 8-byte boundary and only the
- * last one may end off it. Earlier bytes win on overlap (as Linux does).
+ * last one may end off it. Overlaps are judged as Linux (>= 4.19, after
+ * CVE-2018-5391) and RFC 5722 do: a fragment that only repeats bytes
+ * already held is a duplicate and ignored (the first copy stays); one that
+ * partly overlaps kills the whole datagram, so the receiver never sees it
+ * and neither do we.
  * The caller passes time in; nothing here logs, reads the clock or
  * allocates after creation.
  */
@@ -389,11 +393,14 @@ ipfrag_reserve(struct ipfrag *t, uint32_t i, uint32_t off, uint32_t end)
 }
 
 /* Copy data into absent blocks; compare it with present ones. Sets *ovl
- * when any block was already present and *diff when its bytes differed. */
-static void
+ * when any block was already present and *diff when its bytes differed;
+ * returns 1 when every block was present (a duplicate). */
+static int
 ipfrag_store(struct ipfrag *t, struct ipfrag_dgram *d, const uint8_t *data,
     uint32_t off, uint32_t end, int *ovl, int *diff)
 {
+	int all = 1;
+
 	for (uint32_t b = off; b < end; b += IPFRAG_BLOCK) {
 		struct ipfrag_chunk *ch = &t->chunks[d->chunk[b / IPFRAG_CHUNK]];
 		uint32_t pos = b % IPFRAG_CHUNK, blk = pos / IPFRAG_BLOCK;
@@ -406,10 +413,12 @@ ipfrag_store(struct ipfrag *t, struct ipfrag_dgram *d, const uint8_t *data,
 				*diff = 1;
 			continue;
 		}
+		all = 0;
 		memcpy(ch->data + pos, data + (b - off), n);
 		ch->have[blk >> 3] |= bit;
 		d->blocks++;
 	}
+	return all;
 }
 
 /* Internet checksum of an IPv4 header with its checksum field zeroed. */
@@ -507,7 +516,7 @@ ipfrag_push(struct ipfrag *t, const struct pkt *p, uint64_t now_us,
 	struct ipfrag_dgram *d;
 	uint32_t bucket, i, off, end;
 	uint8_t proto;
-	int ovl = 0, diff = 0;
+	int ovl = 0, diff = 0, dup;
 	size_t len;
 
 	if (conflict != NULL)
@@ -544,20 +553,24 @@ ipfrag_push(struct ipfrag *t, const struct pkt *p, uint64_t now_us,
 		t->st.evicted++;
 		return -1;
 	}
-	ipfrag_store(t, d, p->frag_data, off, end, &ovl, &diff);
+	dup = ipfrag_store(t, d, p->frag_data, off, end, &ovl, &diff);
+	if (ovl) {
+		t->st.overlaps++;
+		if (diff) {
+			t->st.conflicts++;
+			if (conflict != NULL)
+				*conflict = 1;
+		}
+		if (dup)
+			return 0;   /* a duplicate: the first copy stays */
+		goto invalid;   /* a partial overlap: the datagram is dropped */
+	}
 	if (!p->frag_more) {
 		d->have_last = 1;
 		d->total = end;
 	}
 	if (end > d->max_end)
 		d->max_end = end;
-	if (ovl)
-		t->st.overlaps++;
-	if (diff) {
-		t->st.conflicts++;
-		if (conflict != NULL)
-			*conflict = 1;
-	}
 	if (!d->have_last ||
 	    d->blocks != (d->total + IPFRAG_BLOCK - 1) / IPFRAG_BLOCK)
 		return 0;

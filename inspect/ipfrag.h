@@ -5,8 +5,9 @@
  * datagrams; reading a capture we must do it ourselves. Memory is fixed at
  * ipfrag_new(): a table of at most max_datagrams partial datagrams holding at
  * most max_bytes in all; the oldest partial datagram is evicted to make room.
- * Overlapping fragments are resolved first-wins (what Linux does) and
- * reported. No I/O; timestamps come from the caller.
+ * Overlaps are judged as Linux >= 4.19 and RFC 5722 do: a pure duplicate is
+ * ignored (first copy stays), a partial overlap drops the whole datagram;
+ * both are counted. No I/O; timestamps come from the caller.
  */
 #ifndef INSPECT_IPFRAG_H
 #define INSPECT_IPFRAG_H
@@ -41,7 +42,8 @@ void ipfrag_free(struct ipfrag *t);
  * Push one fragment as described by pkt_decode() (status PKT_FRAGMENT).
  * Returns 1 when the datagram is complete: *out and *outlen then hold a whole IP
  * datagram (header rewritten as unfragmented) valid until the next call;
- * 0 when more fragments are needed; -1 when the fragment was refused.
+ * 0 when more fragments are needed (or the fragment was a duplicate); -1
+ * when it was refused or killed its datagram (a partial overlap).
  * *conflict is set to 1 when this fragment overlapped earlier bytes with
  * different content.
  */
