@@ -28,9 +28,17 @@
 #include <sys/syscall.h>
 
 #include "../nfq/nfq.h"
+#include "gw_fallback.h"
 #include "gw_inline.h"
 #include "gw_log.h"
+#include "gw_names.h"
+#include "gw_pins.h"
 #include "gw_sandbox.h"
+#include "gw_x509.h"
+
+/* Pins are written to their file this often (and at reload and exit), so
+ * a crash loses at most this much learning. */
+#define GWI_PINS_SAVE_US (300ULL * 1000000ULL)
 
 /* Bytes of each packet copied to us: everything, GSO packets included;
  * a cut segment would leave holes in the reassembled stream. */
@@ -71,7 +79,24 @@ struct daemon {
 	struct pol        *retired;      /* old policy some thread may still use */
 	volatile int       stop;         /* set by SIGTERM/SIGINT: queue threads end */
 	volatile int       sig_done;     /* set when the queue threads have ended */
+	/* learned at run time, shared by every queue's engine (NFQUEUE
+	 * balances connections, not address pairs, across queues) */
+	struct gw_fallback *fb;          /* recent TLS failures (tls_fallback) */
+	struct gw_names   *names;        /* address -> MX name from DNS answers */
+	struct gw_pins    *pins;         /* learned pins, kept in policy.pins.file */
+	struct gw_x509_store *x509;      /* trust anchors, NULL = certificates not checked */
+	uint64_t           pins_saved;   /* when the pins file was last written */
 };
+
+/* Write the pins file (at intervals, reload and exit). */
+static void
+save_pins(struct daemon *d)
+{
+	char err[GW_PATH_MAX + 256];
+
+	if (gw_pins_save(d->pins, err, sizeof err) == -1)
+		log_warnx("pins: %s", err);
+}
 
 /* Microseconds of wall clock (EVE timestamps). */
 static uint64_t
@@ -119,6 +144,11 @@ gwi_thread_init(void *arg, unsigned queue)
 	t->alive = 1;
 	pthread_mutex_unlock(&d->mu);
 	e = gw_engine_new(&d->c->engine, pol, d->eve, seed);
+	if (e != NULL) {
+		gw_engine_set_fallback(e, d->fb);
+		gw_engine_set_learned(e, d->names, d->pins);
+		gw_engine_set_x509(e, d->x509);
+	}
 	pthread_mutex_lock(&d->mu);
 	t->e = e;
 	t->alive = e != NULL;
@@ -313,8 +343,15 @@ reload(struct daemon *d)
 		free(nc);
 		return;
 	}
+	if (gw_config_check_reload(d->c, nc, err, sizeof err) < 0) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		gw_config_free(nc);
+		free(nc);
+		return;
+	}
 	for (i = 0; i < nc->nwarn && i < GW_CONFIG_WARN_MAX; i++)
 		log_warnx("reload: %s", nc->warn[i]);
+	save_pins(d);
 	if (needs_restart(d->c, nc))
 		log_warnx("reload: engine, nfqueue or eve settings changed; "
 		    "only the policy is reloaded, restart for the rest");
@@ -365,6 +402,12 @@ signal_thread(void *arg)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
 	while (!__atomic_load_n(&d->sig_done, __ATOMIC_ACQUIRE)) {
+		uint64_t now = gwi_now();
+
+		if (now - d->pins_saved >= GWI_PINS_SAVE_US) {
+			save_pins(d);
+			d->pins_saved = now;
+		}
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0)
 			continue;
@@ -488,6 +531,29 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	pthread_sigmask(SIG_BLOCK, &set, &oset);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* What the engines learn is shared; the pins file is read now, as
+	 * root, and written later as the daemon user (who must own its
+	 * directory, as Postfix's data_directory). */
+	d.fb = gw_fallback_new(c->engine.fallback_entries, gwi_now() ^ 0xfb);
+	d.names = gw_names_new(c->engine.names_entries ? c->engine.names_entries : 1,
+	    gwi_now() ^ 0x4e);
+	d.pins = gw_pins_new(c->engine.pins_max, c->pins_file, (uint32_t)gwi_now());
+	if (d.fb == NULL || d.names == NULL || d.pins == NULL) {
+		log_warnx("out of memory");
+		rc = 1;
+		goto out;
+	}
+	if (gw_pins_load(d.pins, err, sizeof err) == -1)
+		log_warnx("pins: %s (starting without them)", err);
+	else if (gw_pins_count(d.pins) > 0)
+		log_info("pins: %zu learned servers loaded", gw_pins_count(d.pins));
+	d.pins_saved = gwi_now();
+	if (c->ca_file[0] != '\0' || pol_has_domains(c->pol)) {
+		d.x509 = gw_x509_store_new(c->ca_file[0] ? c->ca_file : NULL, err, sizeof err);
+		if (d.x509 == NULL)
+			log_warnx("%s (certificates will not be checked)", err);
+	}
+
 	memset(&nc, 0, sizeof nc);
 	nc.qfirst = qfirst;
 	nc.qlast = qlast;
@@ -542,6 +608,12 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 out:
 	if (d.nfq != NULL)
 		nfq_close(d.nfq);
+	if (d.pins != NULL)
+		save_pins(&d);
+	gw_pins_free(d.pins);
+	gw_names_free(d.names);
+	gw_fallback_free(d.fb);
+	gw_x509_store_free(d.x509);
 	pol_free(d.retired);
 	gw_config_free(c);
 	free(d.th);
