@@ -131,13 +131,20 @@ check-integ: all
 	$(Q)sh tests/integ/run.sh $(BUILD)
 
 # Everything CI runs: unit, sanitizers, golden, bad input, integration (root).
-check: deps all
+# deps first, then a fresh make: pkg-config must see the installed libraries.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-run
+
+check-run: all
 	$(Q)MAKE="$(MAKE)" WERROR="$(WERROR)" sh tests/run-all.sh $(BUILD)
 
 # Replay every fixture capture and show the findings, one per line.
 DEMO_CONF := $(wildcard tests/fixtures/golden.conf)
 DEMO_JQ := if .event_type == "alert" then "  \(.alert.signature) [\(.alert.action), severity \(.alert.severity)] \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.alert.reason)" elif .event_type == "flow" then "  flow \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.flow.verdict)" else empty end
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	$(Q)found=0; \
 	for f in tests/fixtures/*.pcap tests/fixtures/*.pcapng; do \
 		[ -f "$$f" ] || continue; found=1; \
