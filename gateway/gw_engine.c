@@ -20,6 +20,7 @@
 #include "../policy/pol_domain.h"
 #include "gw_engine.h"
 #include "gw_eve.h"
+#include "gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_names.h"
 #include "gw_pins.h"
@@ -47,6 +48,7 @@ struct gw_engine {
 	struct gw_pins       *pins;   /* learned pins (not owned), NULL = none */
 	struct hsbuf_pool    *hs;     /* TLS handshake buffers, NULL = headers only */
 	const struct gw_x509_store *x509; /* trust anchors (not owned), NULL = no checks */
+	struct gw_evidence   *evid;   /* evidence pcap writer (not owned), NULL = off */
 	struct gw_stats       st;     /* counters */
 };
 
@@ -152,6 +154,12 @@ void
 gw_engine_set_x509(struct gw_engine *e, const struct gw_x509_store *st)
 {
 	e->x509 = st;
+}
+
+void
+gw_engine_set_evidence(struct gw_engine *e, struct gw_evidence *ev)
+{
+	e->evid = ev;
 }
 
 /* Is port one of the inspected server ports? */
@@ -554,6 +562,8 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 		e->st.findings[s]++;
 		if (e->eve)
 			eve_alert_finding(e->eve, ts_us, f, fd, blocked, &pm, tls);
+		if (e->evid)
+			gw_evidence_alert(e->evid, f->id, sig_name(s));
 	}
 	return block;
 }
@@ -769,6 +779,7 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 			f = flow_start(e, p, ts_us);
 			if (f) {
 				f->pkts[0] = 1;
+				gw_evidence_packet(e->evid, f->id, ts_us, linktype, frame, caplen);
 				v = GW_V_ACCEPT;
 			} else {
 				v = GW_V_BYPASS;
@@ -795,6 +806,8 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		v = GW_V_BYPASS;
 		break;
 	default:
+		if (f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT)
+			gw_evidence_packet(e->evid, f->id, ts_us, linktype, frame, caplen);
 		v = inspect_packet(e, f, dir, p, ts_us);
 		break;
 	}

@@ -106,6 +106,12 @@ void gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct g
 struct gw_x509_store;
 void gw_engine_set_x509(struct gw_engine *e, const struct gw_x509_store *st);
 
+/* Evidence pcaps (gw_evidence.h): packets of flows in their inspected
+ * phase go to ev's ring, and each alert writes its flow's pcap. NULL = off.
+ * Not shared between engines; must outlive the engine. */
+struct gw_evidence;
+void gw_engine_set_evidence(struct gw_engine *e, struct gw_evidence *ev);
+
 /*
  * Inspect one frame (linktype: PKT_LINK_*; inline it is PKT_LINK_RAW).
  * ts_us: capture or arrival time. When the verdict is GW_V_BLOCK, *p holds
