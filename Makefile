@@ -69,6 +69,7 @@ BIN := $(BUILD)/starttls-guard
 
 .PHONY: all tests deps check check-unit check-asan check-golden check-badinput \
 	check-integ demo install uninstall clean fixtures bench bench-tools \
+	bench-offline bench-inline \
 	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
 	check-privs stress
 
@@ -106,11 +107,12 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libstg.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# Benchmark tools read and write captures only: libpcap, no engine.
+# Benchmark tools: captures (libpcap), the naive NFQUEUE program, the
+# ping-pong; none links the engine.
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(BENCH_LIBS)
 
 deps:
 	$(Q)sh .ci/install-deps
@@ -154,11 +156,24 @@ demo-run: all
 	[ $$found = 1 ] || echo "demo: no captures in tests/fixtures/"
 
 # Offline benchmarks against the floor, ndpiReader and tshark, and memory
-# per flow (bench/README.md). BENCH_MB=50 makes it quick.
+# per flow; then, as root, inline in stg-bench-* namespaces: plain forwarding
+# vs the gateway vs a naive NFQUEUE program (bench/README.md). BENCH_MB=50
+# makes the offline part quick; `make bench-offline` / `make bench-inline`
+# run one half.
 bench-tools: $(BIN) $(BENCH_BIN)
+
+$(BUILD)/bench/nfq_accept: BENCH_LIBS := -lpthread
 
 bench: bench-tools
 	$(Q)BUILD=$(BUILD) sh bench/run.sh
+	$(Q)if [ "$$(id -u)" = 0 ]; then BUILD=$(BUILD) bash bench/inline.sh; \
+	else echo "== inline benchmark skipped: needs root (bench/inline.sh)"; fi
+
+bench-offline: bench-tools
+	$(Q)BUILD=$(BUILD) sh bench/run.sh
+
+bench-inline: bench-tools
+	$(Q)BUILD=$(BUILD) bash bench/inline.sh
 
 # ---- Hard to fool, hard to crash (issue 7) ----------------------------
 # Fuzz harnesses tests/fuzz/fuzz_<name>.c. `make fuzz` builds them with
