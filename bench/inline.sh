@@ -1,0 +1,368 @@
+#!/bin/bash
+# bench/inline.sh - inline (NFQUEUE) benchmark in network namespaces.
+#
+# Usage: bash bench/inline.sh     (as root; `make bench` / `make bench-inline`)
+#
+#   stg-bench-cli ---- stg-bench-gw ---- stg-bench-srv
+#   198.51.100.10      router            203.0.113.25 smtp-sink
+#                      198.51.100.1      203.0.113.26 iperf3 -s -p 25
+#                      203.0.113.1       203.0.113.27 rtt -s (NOOP ping-pong)
+#
+# Three ways through the router, measured side by side in the same run,
+# rounds interleaved and the mode order rotated per round (these machines are
+# noisy): (A) plain forwarding, no NFQUEUE rule; (B) starttls-guard -q 0-1
+# with netns-scripts/rules.sh (connmark bypass); (C) bench/nfq_accept, a
+# naive program that accepts every packet, port-25 rules without bypass.
+# Per mode and round: (a) session rate, smtp-source -> smtp-sink; (b) bulk
+# throughput, iperf3 on port 25; (c) RTT of NOOP/250 exchanges that the
+# gateway can never bypass (bench/rtt.c), hence latency added per queued
+# packet = (RTT(mode) - RTT(A)) / 2. Figures are medians over the rounds.
+# Its own namespaces (stg-bench-*, never the integration tests' stg-*),
+# documentation addresses only, no default route; everything it started is
+# stopped by PID and the namespaces removed at exit, also on failure.
+#
+# Environment: BUILD (build), BENCH_ROUNDS (3), BENCH_SESSIONS (smtp-source
+# messages per run, 3000), BENCH_PARALLEL (smtp-source -s, 20),
+# BENCH_MSG_BYTES (-l, 1024), BENCH_IPERF_SECONDS (10), BENCH_RTT_COUNT
+# (timed exchanges per run, 10000), BENCH_PERF=1 (perf record the gateway
+# during one round into $BENCH_PERF_DIR, default /tmp/stg-bench-perf),
+# BENCH_KEEP=1 (keep the work directory).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+ROUNDS=${BENCH_ROUNDS:-3}
+SESSIONS=${BENCH_SESSIONS:-3000}
+PARALLEL=${BENCH_PARALLEL:-20}
+MSG_BYTES=${BENCH_MSG_BYTES:-1024}
+IPERF_S=${BENCH_IPERF_SECONDS:-10}
+RTT_COUNT=${BENCH_RTT_COUNT:-10000}
+RULES=$ROOT/netns-scripts/rules.sh
+MARK=0x10000
+QUEUES=0-1
+
+NS_CLI=stg-bench-cli
+NS_GW=stg-bench-gw
+NS_SRV=stg-bench-srv
+CLI4=198.51.100.10; GWC4=198.51.100.1
+GWS4=203.0.113.1;   SINK4=203.0.113.25; IPERF4=203.0.113.26; RTT4=203.0.113.27
+
+[ "$(id -u)" = 0 ] || { echo "bench/inline.sh: needs root (network namespaces)"; exit 77; }
+
+# Two runs at once would share nothing but the CPUs; still, serialize them
+# so figures are not halved by a colleague's run.
+exec 9>"${BENCH_LOCK:-/run/lock/stg-bench.lock}"
+if ! flock -w 600 9; then
+	echo "bench/inline.sh: another run holds the bench lock"
+	exit 1
+fi
+
+WORK=$(mktemp -d /tmp/stg-bench-inline.XXXXXX)
+chmod 755 "$WORK"
+PIDS=""
+
+say() { echo "$*"; }
+die() { echo "bench/inline.sh: $*" >&2; exit 1; }
+
+cleanup() {
+	set +e
+	local pid i m
+	for pid in $PIDS; do kill -TERM "$pid" 2>/dev/null; done
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		m=0
+		for pid in $PIDS; do kill -0 "$pid" 2>/dev/null && m=1; done
+		[ $m = 0 ] && break
+		sleep 0.2
+	done
+	for pid in $PIDS; do kill -KILL "$pid" 2>/dev/null; done
+	for ns in $NS_CLI $NS_GW $NS_SRV; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"
+	else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- tools -------------------------------------------------------------
+# Install a Debian package when its command is missing (we are root).
+need() {   # need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 && return 0
+	command -v apt-get >/dev/null 2>&1 || return 1
+	[ "$2" = iperf3 ] && echo "iperf3 iperf3/start_daemon boolean false" |
+		debconf-set-selections 2>/dev/null
+	[ "$2" = postfix ] && echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections 2>/dev/null
+	echo "installing $2 ..." >&2
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" ||
+	  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; }
+	} >"$WORK/apt.log" 2>&1
+	command -v "$1" >/dev/null 2>&1
+}
+PATH=$PATH:/usr/sbin:/sbin
+need smtp-source postfix || die "smtp-source (package postfix) not available"
+need iperf3 iperf3 || die "iperf3 not available"
+need jq jq || die "jq not available"
+need iptables iptables || die "iptables not available"
+
+# Private copies: a rebuild in the tree during the run must not swap them.
+for b in starttls-guard bench/nfq_accept bench/rtt; do
+	[ -x "$BUILD/$b" ] || die "no $BUILD/$b: run make bench-tools first"
+done
+mkdir -p "$WORK/bin"
+cp "$BUILD/starttls-guard" "$BUILD/bench/nfq_accept" "$BUILD/bench/rtt" "$WORK/bin/" ||
+	die "cannot copy the binaries"
+GW=$WORK/bin/starttls-guard
+NFQA=$WORK/bin/nfq_accept
+RTT=$WORK/bin/rtt
+
+# --- topology ----------------------------------------------------------
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+ns_base() {   # ns_base NAME FORWARDING
+	ip netns add "$1" || die "ip netns add $1"
+	nsx "$1" ip link set lo up
+	nsx "$1" sysctl -qw net.ipv4.ip_forward="$2"
+	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}
+
+topo_up() {
+	local ns
+	for ns in $NS_CLI $NS_GW $NS_SRV; do   # a leftover of a killed run
+		ip netns del "$ns" 2>/dev/null
+	done
+	ns_base $NS_CLI 0
+	ns_base $NS_GW 1
+	ns_base $NS_SRV 0
+	ip link add eth0 netns $NS_CLI type veth peer name cli0 netns $NS_GW || die "veth"
+	ip link add eth0 netns $NS_SRV type veth peer name srv0 netns $NS_GW || die "veth"
+	nsx $NS_CLI ip link set eth0 up
+	nsx $NS_SRV ip link set eth0 up
+	nsx $NS_GW ip link set cli0 up
+	nsx $NS_GW ip link set srv0 up
+	nsx $NS_CLI ip addr add $CLI4/24 dev eth0
+	nsx $NS_CLI ip route add 203.0.113.0/24 via $GWC4
+	nsx $NS_GW ip addr add $GWC4/24 dev cli0
+	nsx $NS_GW ip addr add $GWS4/24 dev srv0
+	nsx $NS_SRV ip addr add $SINK4/24 dev eth0
+	nsx $NS_SRV ip addr add $IPERF4/24 dev eth0
+	nsx $NS_SRV ip addr add $RTT4/24 dev eth0
+	nsx $NS_SRV ip route add 198.51.100.0/24 via $GWS4
+	# thousands of short sessions per run from one client address
+	nsx $NS_CLI sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+	nsx $NS_CLI sysctl -qw net.ipv4.tcp_tw_reuse=1
+	nsx $NS_SRV sysctl -qw net.core.somaxconn=4096
+}
+
+# spawn NETNS LOG COMMAND...: background, PID remembered (ip netns exec
+# execs the command, so $! is the command itself).
+spawn() {
+	local ns=$1 out=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$out" 2>&1 9>&- &
+	LASTPID=$!
+	PIDS="$PIDS $LASTPID"
+}
+
+# stop_pid PID: TERM, wait, forget.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+wait_until() {   # wait_until SECONDS COMMAND...
+	local limit=$(( $1 * 10 )) i=0
+	shift
+	while [ $i -lt $limit ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# --- the three modes ---------------------------------------------------
+cat >"$WORK/gw.conf" <<CONF
+ports = [ 25 ];
+eve = { file = "$WORK/eve.json"; };
+nfqueue = { fail_open = true; queue_maxlen = 4096; rcvbuf = 4194304;
+            bypass_mark = $MARK; };
+policy = { default = { mode = "testing"; }; };
+CONF
+
+# Naive rules: every port-25 packet to queues 0-1, no connmark test.
+naive_rules() {   # naive_rules -A|-D
+	local d
+	for d in --dport --sport; do
+		nsx $NS_GW iptables -w -t mangle "$1" FORWARD -p tcp "$d" 25 \
+		    -j NFQUEUE --queue-bypass --queue-balance 0:1
+	done
+}
+
+MODE_PID=""
+MODE_LOG=""
+mode_start() {   # mode_start A|B|C ROUND
+	MODE_LOG=$WORK/mode-$1-$2.log
+	case "$1" in
+	A) MODE_PID="" ;;
+	B)
+		"$RULES" add "$QUEUES" "$MARK" $NS_GW || die "rules.sh add"
+		spawn $NS_GW "$MODE_LOG" "$GW" -c "$WORK/gw.conf" -q "$QUEUES" -l "$WORK/eve.json"
+		MODE_PID=$LASTPID
+		wait_until 10 grep -q 'queue threads* ready' "$MODE_LOG" ||
+			die "gateway did not start: $(tail -n 5 "$MODE_LOG")"
+		if [ "${BENCH_PERF:-0}" = 1 ] && [ "$2" = 1 ] && command -v perf >/dev/null; then
+			mkdir -p "${BENCH_PERF_DIR:=/tmp/stg-bench-perf}"
+			spawn $NS_GW "$WORK/perf.log" perf record -g -p "$MODE_PID" \
+			    -o "$BENCH_PERF_DIR/gw.perf.data"
+			PERF_PID=$LASTPID
+		fi ;;
+	C)
+		naive_rules -A || die "iptables (naive rules)"
+		spawn $NS_GW "$MODE_LOG" "$NFQA" "$QUEUES"
+		MODE_PID=$LASTPID
+		wait_until 10 grep -q 'ready' "$MODE_LOG" ||
+			die "nfq_accept did not start: $(tail -n 5 "$MODE_LOG")"
+		;;
+	esac
+}
+
+# Packets the mode's program saw (from its exit line), or "-".
+QUEUED=""
+mode_stop() {   # mode_stop A|B|C
+	QUEUED="-"
+	case "$1" in
+	B)
+		if [ -n "${PERF_PID:-}" ]; then
+			kill -INT "$PERF_PID" 2>/dev/null
+			wait "$PERF_PID" 2>/dev/null
+			PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$PERF_PID" | tr '\n' ' ')
+			PERF_PID=""
+		fi
+		stop_pid "$MODE_PID"
+		"$RULES" del "$QUEUES" "$MARK" $NS_GW
+		QUEUED=$(grep 'stats: nfq' "$MODE_LOG" | tail -n 1 |
+		    sed -n 's/.*received=\([0-9]*\).*/\1/p') ;;
+	C)
+		stop_pid "$MODE_PID"
+		naive_rules -D
+		QUEUED=$(sed -n 's/.*: \([0-9]*\) packets accepted.*/\1/p' "$MODE_LOG") ;;
+	esac
+	# a fresh conntrack table for the next mode (the bypass marks live there)
+	nsx $NS_GW sh -c 'command -v conntrack >/dev/null && conntrack -F' >/dev/null 2>&1
+	MODE_PID=""
+	[ -n "$QUEUED" ] || QUEUED="-"
+}
+
+# --- the three measurements --------------------------------------------
+now_ns() { date +%s%N; }
+
+# Session rate: SESSIONS messages, one per session, PARALLEL at a time.
+measure_sessions() {   # -> sessions/s on stdout
+	local t0 t1
+	t0=$(now_ns)
+	nsx $NS_CLI smtp-source -s "$PARALLEL" -m "$SESSIONS" -l "$MSG_BYTES" \
+	    -M client.example.org -f sender@example.org -t rcpt@example.net \
+	    "$SINK4:25" >"$WORK/source.log" 2>&1 || {
+		echo "smtp-source failed: $(tail -n 3 "$WORK/source.log")" >&2
+		echo 0
+		return
+	}
+	t1=$(now_ns)
+	awk -v n="$SESSIONS" -v ns=$(( t1 - t0 )) 'BEGIN { printf "%.0f", n / (ns / 1e9) }'
+}
+
+# Bulk: iperf3 client -> server on port 25, IPERF_S seconds, Gbit/s received.
+measure_bulk() {
+	nsx $NS_CLI iperf3 -c $IPERF4 -p 25 -t "$IPERF_S" -J >"$WORK/iperf.json" 2>&1 || {
+		echo "iperf3 failed: $(tail -n 3 "$WORK/iperf.json")" >&2
+		echo 0
+		return
+	}
+	jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' "$WORK/iperf.json"
+}
+
+# RTT of NOOP exchanges: "p50 p99" in microseconds.
+measure_rtt() {
+	nsx $NS_CLI "$RTT" -c $RTT4 25 -n "$RTT_COUNT" -w 500 >"$WORK/rtt.out" 2>&1 || {
+		echo "rtt failed: $(cat "$WORK/rtt.out")" >&2
+		echo "0 0"
+		return
+	}
+	sed -n 's/.* p50_us=\([0-9.]*\) .* p99_us=\([0-9.]*\) .*/\1 \2/p' "$WORK/rtt.out"
+}
+
+# median of numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- run ---------------------------------------------------------------
+say "== starttls-guard inline benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+say "   machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)"
+say "   $ROUNDS rounds x (A plain forwarding, B starttls-guard -q $QUEUES + connmark bypass, C nfq_accept, no bypass)"
+say "   per round: smtp-source -s $PARALLEL -m $SESSIONS -l $MSG_BYTES; iperf3 -t $IPERF_S on port 25; rtt $RTT_COUNT NOOP exchanges"
+
+topo_up
+spawn $NS_SRV "$WORK/sink.log" smtp-sink -u nobody -h mx.example.net -m 1000 "$SINK4:25" 1000
+spawn $NS_SRV "$WORK/iperf-srv.log" iperf3 -s -B $IPERF4 -p 25
+spawn $NS_SRV "$WORK/rtt-srv.log" "$RTT" -s $RTT4 25
+wait_until 10 nsx $NS_SRV sh -c "ss -ltn | grep -q '$SINK4:25'" || die "smtp-sink did not start: $(cat "$WORK/sink.log")"
+wait_until 10 nsx $NS_SRV sh -c "ss -ltn | grep -q '$IPERF4:25'" || die "iperf3 -s did not start: $(cat "$WORK/iperf-srv.log")"
+wait_until 10 grep -q listening "$WORK/rtt-srv.log" || die "rtt -s did not start: $(cat "$WORK/rtt-srv.log")"
+nsx $NS_CLI "$RTT" -c $RTT4 25 -n 10 -w 0 >/dev/null || die "no path client -> router -> server"
+
+: >"$WORK/results"
+for r in $(seq 1 "$ROUNDS"); do
+	case $(( (r - 1) % 3 )) in
+	0) order="A B C" ;;
+	1) order="B C A" ;;
+	2) order="C A B" ;;
+	esac
+	for m in $order; do
+		mode_start "$m" "$r"
+		s=$(measure_sessions)
+		b=$(measure_bulk)
+		l=$(measure_rtt)
+		mode_stop "$m"
+		printf '   round %s mode %s: %s sessions/s, %s Gbit/s, rtt p50/p99 %s us, queued %s packets\n' \
+		    "$r" "$m" "$s" "$b" "$(echo "$l" | tr ' ' /)" "$QUEUED"
+		echo "$m $r $s $b $l $QUEUED" >>"$WORK/results"
+	done
+done
+
+# medians per mode: column 3 sessions/s, 4 Gbit/s, 5 rtt p50, 6 rtt p99
+med() { awk -v m="$1" -v c="$2" '$1 == m { print $c }' "$WORK/results" | median; }
+for m in A B C; do
+	eval "S_$m=\$(med $m 3) G_$m=\$(med $m 4) P50_$m=\$(med $m 5) P99_$m=\$(med $m 6)"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+half_diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a - b) / 2 }'; }
+verdict_ge() { awk -v a="$1" -v l="$2" 'BEGIN { print (a >= l) ? "met" : "MISSED" }'; }
+verdict_lt() { awk -v a="$1" -v l="$2" 'BEGIN { print (a < l) ? "met" : "MISSED" }'; }
+
+say "== medians of $ROUNDS rounds"
+printf '   %-28s %12s %8s %10s %8s %10s %10s %12s %12s\n' mode sessions/s "x A" Gbit/s "x A" \
+    "rtt p50us" "rtt p99us" "+p50/pkt us" "+p99/pkt us"
+for m in A B C; do
+	case $m in
+	A) name="A plain forwarding" ;;
+	B) name="B starttls-guard (bypass)" ;;
+	C) name="C nfq_accept (no bypass)" ;;
+	esac
+	eval "s=\$S_$m g=\$G_$m p50=\$P50_$m p99=\$P99_$m"
+	if [ $m = A ]; then a50="-"; a99="-"
+	else a50=$(half_diff "$p50" "$P50_A"); a99=$(half_diff "$p99" "$P99_A"); fi
+	printf '   %-28s %12s %8s %10s %8s %10s %10s %12s %12s\n' "$name" "$s" \
+	    "$(ratio "$s" "$S_A")" "$g" "$(ratio "$g" "$G_A")" "$p50" "$p99" "$a50" "$a99"
+done
+say "   (+pXX/pkt = (RTT pXX of the mode - RTT pXX of A) / 2: each NOOP exchange is two queued packets)"
+
+say "== targets (issue 6)"
+R=$(ratio "$S_B" "$S_A")
+say "   session rate >= 0.9 x plain forwarding:    $R x: $(verdict_ge "$R" 0.9)"
+R=$(ratio "$G_B" "$G_A")
+say "   bulk throughput >= 0.95 x plain forwarding: $R x: $(verdict_ge "$R" 0.95)"
+D=$(half_diff "$P99_B" "$P99_A")
+say "   p99 added latency per queued packet < 100 us: $D us: $(verdict_lt "$D" 100)"
