@@ -327,6 +327,143 @@ ld_eve(struct ld *l, const config_setting_t *s)
 	return opt_str(l, s, "eve", "file", 0, l->c->eve_path, sizeof(l->c->eve_path));
 }
 
+/* outputs.syslog = { enabled; facility; target; format; app_name; events }; */
+static int
+ld_syslog(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "enabled", "facility", "target",
+	    "format", "app_name", "events", NULL };
+	struct gw_syslog_conf *sc = &l->c->syslog;
+	const config_setting_t *m;
+	char perr[GW_SYSLOG_TARGET_MAX + 128], fac[32], fmt[16];
+
+	if (need_group(l, s, "outputs.syslog") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "outputs.syslog", known);
+	sc->enabled = 1;   /* a syslog section means syslog, unless it says no */
+	if ((m = member(s, "enabled")) != NULL &&
+	    get_bool(l, m, "outputs.syslog.enabled", &sc->enabled) == -1)
+		return -1;
+	fac[0] = '\0';
+	if (opt_str(l, s, "outputs.syslog", "facility", 0, fac, sizeof(fac)) == -1)
+		return -1;
+	if (fac[0] != '\0' && (sc->facility = gw_syslog_facility(fac)) == -1)
+		return ld_err(l, member(s, "facility"), "outputs.syslog.facility: unknown facility \"%s\" "
+		    "(kern, user, mail, daemon, auth, ..., local0 to local7)", fac);
+	if (opt_str(l, s, "outputs.syslog", "target", 0, sc->target, sizeof(sc->target)) == -1)
+		return -1;
+	if (gw_syslog_check_target(sc->target, perr, sizeof(perr)) == -1)
+		return ld_err(l, member(s, "target"), "outputs.syslog.target: %s", perr);
+	snprintf(fmt, sizeof(fmt), "rfc5424");
+	if (opt_str(l, s, "outputs.syslog", "format", 0, fmt, sizeof(fmt)) == -1)
+		return -1;
+	if (strcmp(fmt, "rfc5424") != 0)
+		return ld_err(l, member(s, "format"), "outputs.syslog.format: \"%s\": only \"rfc5424\" is known", fmt);
+	if (opt_str(l, s, "outputs.syslog", "app_name", 0, sc->app_name, sizeof(sc->app_name)) == -1)
+		return -1;
+	for (const char *p = sc->app_name; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return ld_err(l, member(s, "app_name"), "outputs.syslog.app_name: printable ASCII without spaces only");
+	if ((m = member(s, "events")) != NULL) {
+		int t = config_setting_type(m), n;
+
+		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+			return ld_err(l, m, "outputs.syslog.events: expected a list like [ \"alert\", \"flow\" ], got %s",
+			    type_name(m));
+		sc->events = 0;
+		n = config_setting_length(m);
+		for (int i = 0; i < n; i++) {
+			const char *v;
+
+			if (get_str(l, config_setting_get_elem(m, (unsigned)i), "outputs.syslog.events",
+			    0, &v) == -1)
+				return -1;
+			if (strcmp(v, "alert") == 0)
+				sc->events |= GW_SYSLOG_EV_ALERT;
+			else if (strcmp(v, "flow") == 0)
+				sc->events |= GW_SYSLOG_EV_FLOW;
+			else if (strcmp(v, "stats") == 0)
+				sc->events |= GW_SYSLOG_EV_STATS;
+			else
+				return ld_err(l, m, "outputs.syslog.events: unknown event \"%s\" (alert, flow, stats)", v);
+		}
+	}
+	return 0;
+}
+
+/* outputs = { eve = {...}; syslog = {...}; evidence = {...}; metrics = {...}; }; */
+static int
+ld_outputs(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "eve", "syslog", "evidence", "metrics", NULL };
+	static const char *const known_eve[] = { "enabled", "file", NULL };
+	static const char *const known_ev[] = { "enabled", "dir", "max_files", "max_bytes",
+	    "ring_bytes", NULL };
+	static const char *const known_met[] = { "enabled", "file", "interval", NULL };
+	struct gw_config *c = l->c;
+	const config_setting_t *g, *m;
+	int on;
+
+	if (need_group(l, s, "outputs") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "outputs", known);
+	if ((g = member(s, "eve")) != NULL) {
+		if (need_group(l, g, "outputs.eve") == -1)
+			return -1;
+		ld_unknown_keys(l, g, "outputs.eve", known_eve);
+		if ((m = member(g, "enabled")) != NULL &&
+		    get_bool(l, m, "outputs.eve.enabled", &c->eve_enabled) == -1)
+			return -1;
+		if (opt_str(l, g, "outputs.eve", "file", 0, c->eve_path, sizeof(c->eve_path)) == -1)
+			return -1;
+	}
+	if ((g = member(s, "syslog")) != NULL && ld_syslog(l, g) == -1)
+		return -1;
+	if ((g = member(s, "evidence")) != NULL) {
+		struct gw_evidence_conf *ec = &c->evidence;
+		long long v;
+
+		if (need_group(l, g, "outputs.evidence") == -1)
+			return -1;
+		ld_unknown_keys(l, g, "outputs.evidence", known_ev);
+		on = 1;
+		if ((m = member(g, "enabled")) != NULL &&
+		    get_bool(l, m, "outputs.evidence.enabled", &on) == -1)
+			return -1;
+		if (opt_str(l, g, "outputs.evidence", "dir", 0, ec->dir, sizeof(ec->dir)) == -1 ||
+		    opt_u32(l, g, "outputs.evidence", "max_files", 0, 1 << 24, &ec->max_files) == -1 ||
+		    opt_u32(l, g, "outputs.evidence", "ring_bytes", GW_EVIDENCE_RING_MIN, 1 << 30,
+		    &ec->ring_bytes) == -1)
+			return -1;
+		if ((m = member(g, "max_bytes")) != NULL) {
+			if (get_int(l, m, "outputs.evidence.max_bytes", 0, 1LL << 50, &v) == -1)
+				return -1;
+			ec->max_bytes = (uint64_t)v;
+		}
+		if (on && ec->dir[0] == '\0')
+			return ld_err(l, g, "outputs.evidence: dir = \"/var/lib/starttls-guard/evidence\" (or enabled = false) is needed");
+		if (!on)
+			ec->dir[0] = '\0';
+	}
+	if ((g = member(s, "metrics")) != NULL) {
+		if (need_group(l, g, "outputs.metrics") == -1)
+			return -1;
+		ld_unknown_keys(l, g, "outputs.metrics", known_met);
+		on = 1;
+		if ((m = member(g, "enabled")) != NULL &&
+		    get_bool(l, m, "outputs.metrics.enabled", &on) == -1)
+			return -1;
+		if (opt_str(l, g, "outputs.metrics", "file", 0, c->metrics_file, sizeof(c->metrics_file)) == -1 ||
+		    opt_u32(l, g, "outputs.metrics", "interval", 1, 86400, &c->metrics_interval) == -1)
+			return -1;
+		if (on && c->metrics_file[0] == '\0')
+			return ld_err(l, g, "outputs.metrics: file = \"/var/lib/prometheus/node-exporter/starttls-guard.prom\" (or enabled = false) is needed");
+		if (!on)
+			c->metrics_file[0] = '\0';
+	}
+	return 0;
+}
+
 /* engine = { max_flows = ...; ... }; */
 static int
 ld_engine(struct ld *l, const config_setting_t *s)
@@ -601,6 +738,12 @@ gw_config_default(struct gw_config *c)
 		return -1;
 	pol_set_default(c->pol, POL_MODE_TESTING, POL_TLS_1_2);
 	snprintf(c->eve_path, sizeof(c->eve_path), "-");
+	c->eve_enabled = 1;
+	gw_syslog_conf_default(&c->syslog);
+	c->evidence.ring_bytes = GW_EVIDENCE_RING_DEFAULT;
+	c->evidence.max_files = GW_EVIDENCE_FILES_DEFAULT;
+	c->evidence.max_bytes = GW_EVIDENCE_BYTES_DEFAULT;
+	c->metrics_interval = GW_METRICS_INTERVAL_DEFAULT;
 	c->fail_open = 1;
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8u << 20;
@@ -613,7 +756,7 @@ int
 gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 {
 	static const char *const known[] = { "ports", "eve", "engine", "nfqueue",
-	    "policy", NULL };
+	    "policy", "outputs", NULL };
 	struct gw_config nc;
 	struct ld l = { path, err, errlen, &nc, NULL };
 	config_t cfg;
@@ -671,6 +814,8 @@ gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 	if ((s = config_setting_get_member(root, "nfqueue")) != NULL && ld_nfqueue(&l, s) == -1)
 		goto out;
 	if ((s = config_setting_get_member(root, "policy")) != NULL && ld_policy(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "outputs")) != NULL && ld_outputs(&l, s) == -1)
 		goto out;
 	rc = 0;
 out:

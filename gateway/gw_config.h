@@ -13,6 +13,14 @@
  *   nfqueue = { fail_open = true; queue_maxlen = 4096; rcvbuf = 8388608;
  *               bypass_mark = 0x10000; user = "starttls-guard"; };
  *   policy = { default = {...}; rules = (...); ... };
+ *   outputs = { eve = { enabled = true; file = "..."; };
+ *               syslog = { enabled = false; facility = "daemon"; target = "local";
+ *                          format = "rfc5424"; app_name = "starttls-guard";
+ *                          events = [ "alert" ]; };
+ *               evidence = { dir = ""; max_files = 1000; max_bytes = 104857600;
+ *                            ring_bytes = 4194304; };
+ *               metrics = { file = ""; interval = 15; }; };
+ * (the top-level eve = { file } stays valid; outputs.eve wins over it).
  */
 #ifndef GATEWAY_GW_CONFIG_H
 #define GATEWAY_GW_CONFIG_H
@@ -21,6 +29,8 @@
 #include <stdint.h>
 
 #include "gw_engine.h"
+#include "gw_evidence.h"
+#include "gw_syslog.h"
 
 #define GW_PATH_MAX 4096
 /* Warnings kept from a load (ignored keys); more are counted, not kept. */
@@ -30,11 +40,18 @@
  * that routing setups (fwmark policy routing, Docker, Kubernetes) use. */
 #define GW_BYPASS_MARK_DEFAULT 0x10000
 #define POL_PINS_MAX_CONF       (1 << 24)
+/* Seconds between two writes of the metrics file, by default. */
+#define GW_METRICS_INTERVAL_DEFAULT 15
 
 struct gw_config {
 	struct gw_engine_conf engine;   /* ports, table sizes, timeouts */
 	struct pol *pol;                /* owned: policy built from the file */
 	char     eve_path[GW_PATH_MAX]; /* "-" = standard output */
+	int      eve_enabled;           /* outputs.eve.enabled (default 1) */
+	struct gw_syslog_conf syslog;   /* outputs.syslog: RFC 5424 tee of the EVE lines */
+	struct gw_evidence_conf evidence; /* outputs.evidence: pcaps of alerted flows */
+	char     metrics_file[GW_PATH_MAX]; /* outputs.metrics.file, "" = none */
+	uint32_t metrics_interval;      /* seconds between metrics writes (inline) */
 	/* inline daemon */
 	int      fail_open;             /* NFQA_CFG_F_FAIL_OPEN (default 1) */
 	uint32_t queue_maxlen;          /* packets the kernel may queue per queue */

@@ -6,7 +6,8 @@
  * size first, so the worst case always fits; then the line goes out with
  * one write() under a mutex, so lines of several engine threads never
  * interleave. The caller must not hold pointers into flows across events:
- * everything is copied here. eve_reopen() serves logrotate/SIGHUP.
+ * everything is copied here. eve_reopen() serves logrotate/SIGHUP. An
+ * optional syslog tee (gw_syslog.h) gets each line too, under the same lock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "gw_engine.h"
 #include "gw_eve.h"
+#include "gw_syslog.h"
 #include "gw_tls.h"
 
 /* One event line: the worst alert (escaped reason, banner, HELO, match) is
@@ -34,6 +36,8 @@ struct eve {
 	pthread_mutex_t lock;      /* one line at a time */
 	int  fd;                   /* where lines go */
 	int  is_stdout;            /* path "-": never closed or reopened */
+	int  is_none;              /* no file: lines go only to the syslog tee */
+	struct gw_syslog *sl;      /* tee to syslog (not owned), NULL = none */
 	char path[4096];           /* for eve_reopen() */
 };
 
@@ -82,12 +86,32 @@ eve_open(const char *path)
 	return ev;
 }
 
+struct eve *
+eve_open_none(void)
+{
+	struct eve *ev;
+
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return NULL;
+	ev->fd = -1;
+	ev->is_none = 1;
+	pthread_mutex_init(&ev->lock, NULL);
+	return ev;
+}
+
+void
+eve_set_syslog(struct eve *ev, struct gw_syslog *sl)
+{
+	if (ev != NULL)
+		ev->sl = sl;
+}
+
 int
 eve_reopen(struct eve *ev)
 {
 	int fd, old;
 
-	if (ev == NULL || ev->is_stdout)
+	if (ev == NULL || ev->is_stdout || ev->is_none)
 		return 0;
 	if ((fd = eve_open_fd(ev->path)) == -1)
 		return -1;
@@ -104,7 +128,7 @@ eve_close(struct eve *ev)
 {
 	if (ev == NULL)
 		return;
-	if (!ev->is_stdout)
+	if (!ev->is_stdout && !ev->is_none)
 		close(ev->fd);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);
@@ -300,9 +324,10 @@ jb_smtp(struct jb *b, const struct smtp *s)
 	    s->phase == SMTP_PH_TLS ? "true" : "false");
 }
 
-/* Finish the line and write it whole; a line that overflowed is dropped. */
+/* Finish the line and write it whole; a line that overflowed is dropped.
+ * m describes the event for the syslog tee. */
 static void
-eve_emit(struct eve *ev, struct jb *b)
+eve_emit(struct eve *ev, struct jb *b, uint64_t ts_us, const struct gw_syslog_meta *m)
 {
 	size_t off = 0;
 
@@ -310,7 +335,9 @@ eve_emit(struct eve *ev, struct jb *b)
 	if (ev == NULL || b->overflow)
 		return;
 	pthread_mutex_lock(&ev->lock);
-	while (off < b->len) {
+	if (ev->sl != NULL)
+		gw_syslog_send(ev->sl, ts_us, m, b->buf, b->len - 1);
+	while (ev->fd != -1 && off < b->len) {
 		ssize_t n = write(ev->fd, b->buf + off, b->len - off);
 
 		if (n < 0) {
@@ -386,7 +413,12 @@ alert_line(struct eve *ev, uint64_t ts_us, const struct flow *f, enum sig sig,
 	jb_policy(&b, pm);
 	jb_smtp(&b, &f->smtp);
 	jb_tls(&b, tls);
-	eve_emit(ev, &b);
+	{
+		struct gw_syslog_meta m = { "alert", severity ? severity : sig_severity(sig),
+		    name ? name : "unknown", blocked, f->id };
+
+		eve_emit(ev, &b, ts_us, &m);
+	}
 }
 
 void
@@ -434,7 +466,11 @@ eve_flow_tls(struct eve *ev, uint64_t ts_us, const struct flow *f,
 	jb_smtp(&b, &f->smtp);
 	jb_policy(&b, pm);
 	jb_tls(&b, tls);
-	eve_emit(ev, &b);
+	{
+		struct gw_syslog_meta m = { "flow", 0, NULL, 0, f->id };
+
+		eve_emit(ev, &b, ts_us, &m);
+	}
 }
 
 /* Stable names of enum pkt_status values, as stats keys. */
@@ -505,5 +541,9 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	    (unsigned long long)st->flow.expired, (unsigned long long)st->flow.removed);
 	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu}}",
 	    st->pool.chunks, st->pool.in_use, (unsigned long long)st->pool.exhausted);
-	eve_emit(ev, &b);
+	{
+		struct gw_syslog_meta m = { "stats", 0, NULL, 0, 0 };
+
+		eve_emit(ev, &b, ts_us, &m);
+	}
 }

@@ -26,6 +26,11 @@ struct gw_stats;
 struct eve *eve_open(const char *path);
 /* Reopen the same path (logrotate, SIGHUP). 0 or -1 with errno. */
 int eve_reopen(struct eve *ev);
+/* A writer with no file (eve output disabled): only the syslog tee. */
+struct eve *eve_open_none(void);
+/* Also send every event to sl (gw_syslog.h), which must outlive ev. */
+struct gw_syslog;
+void eve_set_syslog(struct eve *ev, struct gw_syslog *sl);
 void eve_close(struct eve *ev);
 
 /* One alert. blocked: the gateway dropped/reset (or, offline, would have). */

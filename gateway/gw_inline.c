@@ -11,6 +11,9 @@
  * switched to it; only then is the old one freed. Order at start: open the
  * queues and raw sockets, drop privileges, enter the seccomp sandbox, then
  * start threads (capabilities and the filter are inherited per thread).
+ * The signal thread also rewrites the metrics file every
+ * outputs.metrics.interval seconds, from the same summed snapshot a
+ * SIGUSR1 stats event uses; each queue thread owns its evidence ring.
  */
 #include <errno.h>
 #include <grp.h>
@@ -28,12 +31,15 @@
 #include <sys/syscall.h>
 
 #include "../nfq/nfq.h"
+#include "gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"
 #include "gw_log.h"
+#include "gw_metrics.h"
 #include "gw_names.h"
 #include "gw_pins.h"
 #include "gw_sandbox.h"
+#include "gw_syslog.h"
 #include "gw_x509.h"
 
 /* Pins are written to their file this often (and at reload and exit), so
@@ -61,6 +67,8 @@ struct gw_thread {
 	unsigned           pol_gen;      /* policy generation the engine runs */
 	unsigned           stats_gen;    /* last stats request answered */
 	struct gw_stats    snap;         /* engine counters at that request */
+	struct gw_evidence *evid;        /* this queue's evidence ring, NULL = off */
+	struct gw_evidence_stats evsnap; /* its counters at that request */
 	uint64_t           last_expire;  /* when flows were last expired, us */
 	int                alive;        /* between thread_init and thread_fini */
 };
@@ -86,6 +94,10 @@ struct daemon {
 	struct gw_pins    *pins;         /* learned pins, kept in policy.pins.file */
 	struct gw_x509_store *x509;      /* trust anchors, NULL = certificates not checked */
 	uint64_t           pins_saved;   /* when the pins file was last written */
+	struct gw_syslog  *sl;           /* eve's syslog tee (not owned), NULL = none */
+	uint64_t           start_us;     /* process start, for the metrics */
+	uint64_t           metrics_at;   /* when the metrics file was last written */
+	int                metrics_err;  /* last write failed (warn once per outage) */
 };
 
 /* Write the pins file (at intervals, reload and exit). */
@@ -148,6 +160,13 @@ gwi_thread_init(void *arg, unsigned queue)
 		gw_engine_set_fallback(e, d->fb);
 		gw_engine_set_learned(e, d->names, d->pins);
 		gw_engine_set_x509(e, d->x509);
+		if (d->c->evidence.dir[0] != '\0') {
+			/* the ring is preallocated here, never on the packet path */
+			t->evid = gw_evidence_new(&d->c->evidence);
+			if (t->evid == NULL)
+				log_warnx("queue %u: no memory for the evidence ring (evidence off)", queue);
+			gw_engine_set_evidence(e, t->evid);
+		}
 	}
 	pthread_mutex_lock(&d->mu);
 	t->e = e;
@@ -176,10 +195,13 @@ gwi_thread_fini(void *tctx)
 	gw_engine_flush(t->e, gwi_now());
 	pthread_mutex_lock(&d->mu);
 	gw_engine_get_stats(t->e, &t->snap);
+	gw_evidence_get_stats(t->evid, &t->evsnap);
 	t->alive = 0;
 	pthread_mutex_unlock(&d->mu);
 	gw_engine_free(t->e);
 	t->e = NULL;
+	gw_evidence_free(t->evid);
+	t->evid = NULL;
 }
 
 /* nfq packet: the engine decides, we translate. */
@@ -218,6 +240,7 @@ gwi_idle(void *tctx, uint64_t now_us)
 	if (__atomic_load_n(&d->stats_gen, __ATOMIC_ACQUIRE) != t->stats_gen) {
 		pthread_mutex_lock(&d->mu);
 		gw_engine_get_stats(t->e, &t->snap);
+		gw_evidence_get_stats(t->evid, &t->evsnap);
 		t->stats_gen = d->stats_gen;
 		pthread_mutex_unlock(&d->mu);
 	}
@@ -249,6 +272,17 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->flows_lost += b->flows_lost;
 	a->frag_reassembled += b->frag_reassembled;
 	a->frag_refused += b->frag_refused;
+	a->dns_answers += b->dns_answers;
+	a->bad_checksum += b->bad_checksum;
+	a->bad_rst += b->bad_rst;
+	a->urgent += b->urgent;
+	for (i = 0; i < sizeof a->tls_versions / sizeof a->tls_versions[0]; i++)
+		a->tls_versions[i] += b->tls_versions[i];
+	a->certs_checked += b->certs_checked;
+	a->hs_exhausted += b->hs_exhausted;
+	a->pins_learned += b->pins_learned;
+	for (i = 0; i < sizeof a->policy_by / sizeof a->policy_by[0]; i++)
+		a->policy_by[i] += b->policy_by[i];
 	a->flow.capacity += b->flow.capacity;
 	a->flow.active += b->flow.active;
 	a->flow.created += b->flow.created;
@@ -260,13 +294,12 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->pool.exhausted += b->pool.exhausted;
 }
 
-/* Write one stats event: summed engine counters, and the transport's in
- * the log. Running threads snapshot at their next idle(). */
+/* Sum every queue's counters into *sum and *ev; unless final, first ask
+ * the running threads for a fresh snapshot (taken at their next idle()). */
 static void
-write_stats(struct daemon *d, int final)
+collect_stats(struct daemon *d, int final, struct gw_stats *sum,
+    struct gw_evidence_stats *ev)
 {
-	struct gw_stats sum;
-	struct nfq_stats ns;
 	unsigned i, g, waited, pending;
 
 	if (!final) {
@@ -285,12 +318,75 @@ write_stats(struct daemon *d, int final)
 			gwi_sleep_ms(GWI_STEP_MS);
 		}
 	}
-	memset(&sum, 0, sizeof sum);
+	memset(sum, 0, sizeof *sum);
+	memset(ev, 0, sizeof *ev);
 	pthread_mutex_lock(&d->mu);
-	for (i = 0; i < d->n; i++)
-		stats_add(&sum, &d->th[i].snap);
+	for (i = 0; i < d->n; i++) {
+		stats_add(sum, &d->th[i].snap);
+		ev->written += d->th[i].evsnap.written;
+		ev->failed += d->th[i].evsnap.failed;
+		ev->pruned += d->th[i].evsnap.pruned;
+		ev->packets += d->th[i].evsnap.packets;
+	}
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* Rewrite the metrics file (outputs.metrics.file) from a summed snapshot. */
+static void
+write_metrics_from(struct daemon *d, const struct gw_stats *sum,
+    const struct gw_evidence_stats *ev)
+{
+	struct gw_metrics_in mi;
+	struct gw_syslog_stats ss;
+	struct nfq_stats ns;
+
+	if (d->c->metrics_file[0] == '\0')
+		return;
+	memset(&mi, 0, sizeof mi);
+	nfq_get_stats(d->nfq, &ns);
+	gw_syslog_get_stats(d->sl, &ss);
+	mi.mode = "inline";
+	mi.st = sum;
+	mi.nfq = &ns;
+	mi.read_proc = 1;
+	mi.evid = d->c->evidence.dir[0] ? ev : NULL;
+	mi.sl = d->sl ? &ss : NULL;
+	mi.c = d->c;
+	mi.pins = gw_pins_count(d->pins);
+	mi.start_us = d->start_us;
+	if (gw_metrics_write(d->c->metrics_file, &mi) == -1) {
+		if (!d->metrics_err)
+			log_warn("%s: cannot write the metrics file", d->c->metrics_file);
+		d->metrics_err = 1;
+	} else
+		d->metrics_err = 0;
+	d->metrics_at = gwi_now();
+}
+
+/* The periodic metrics write (signal thread). */
+static void
+write_metrics(struct daemon *d)
+{
+	struct gw_stats sum;
+	struct gw_evidence_stats ev;
+
+	collect_stats(d, 0, &sum, &ev);
+	write_metrics_from(d, &sum, &ev);
+}
+
+/* Write one stats event: summed engine counters, and the transport's in
+ * the log; the metrics file is refreshed from the same snapshot. Running
+ * threads snapshot at their next idle(). */
+static void
+write_stats(struct daemon *d, int final)
+{
+	struct gw_stats sum;
+	struct gw_evidence_stats ev;
+	struct nfq_stats ns;
+
+	collect_stats(d, final, &sum, &ev);
 	eve_stats(d->eve, gwi_now(), &sum);
+	write_metrics_from(d, &sum, &ev);
 	nfq_get_stats(d->nfq, &ns);
 	log_info("%sstats: nfq received=%llu verdicts=%llu batches=%llu "
 	    "enobufs=%llu send_errors=%llu rst_sent=%llu; engine packets=%llu "
@@ -313,7 +409,12 @@ needs_restart(const struct gw_config *a, const struct gw_config *b)
 	return memcmp(&a->engine, &b->engine, sizeof a->engine) != 0 ||
 	    a->fail_open != b->fail_open || a->queue_maxlen != b->queue_maxlen ||
 	    a->rcvbuf != b->rcvbuf || a->bypass_mark != b->bypass_mark ||
-	    strcmp(a->user, b->user) != 0 || strcmp(a->eve_path, b->eve_path) != 0;
+	    strcmp(a->user, b->user) != 0 || strcmp(a->eve_path, b->eve_path) != 0 ||
+	    a->eve_enabled != b->eve_enabled ||
+	    memcmp(&a->syslog, &b->syslog, sizeof a->syslog) != 0 ||
+	    memcmp(&a->evidence, &b->evidence, sizeof a->evidence) != 0 ||
+	    strcmp(a->metrics_file, b->metrics_file) != 0 ||
+	    a->metrics_interval != b->metrics_interval;
 }
 
 /* SIGHUP: load the file anew; swap the policy only if it loaded. */
@@ -353,7 +454,7 @@ reload(struct daemon *d)
 		log_warnx("reload: %s", nc->warn[i]);
 	save_pins(d);
 	if (needs_restart(d->c, nc))
-		log_warnx("reload: engine, nfqueue or eve settings changed; "
+		log_warnx("reload: engine, nfqueue or outputs settings changed; "
 		    "only the policy is reloaded, restart for the rest");
 
 	pthread_mutex_lock(&d->mu);
@@ -408,6 +509,9 @@ signal_thread(void *arg)
 			save_pins(d);
 			d->pins_saved = now;
 		}
+		if (d->c->metrics_file[0] != '\0' && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE) &&
+		    now - d->metrics_at >= (uint64_t)d->c->metrics_interval * 1000000u)
+			write_metrics(d);
 		sig = sigtimedwait(&set, NULL, &ts);
 		if (sig < 0)
 			continue;
@@ -494,7 +598,7 @@ drop_privileges(const char *user)
 
 int
 gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
-    unsigned qlast, struct eve *eve)
+    unsigned qlast, struct eve *eve, struct gw_syslog *sl)
 {
 	struct daemon d;
 	struct nfq_conf nc;
@@ -512,6 +616,9 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	d.config_path = config_path;
 	d.c = c;
 	d.eve = eve;
+	d.sl = sl;
+	d.start_us = gwi_now();
+	d.metrics_at = 0;   /* first write as soon as the signal thread runs */
 	d.qfirst = qfirst;
 	d.n = qlast - qfirst + 1;
 	pthread_mutex_init(&d.mu, NULL);
@@ -583,9 +690,12 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	 * any thread exists, so all inherit the filter. */
 	if (gw_sandbox_enter(err, sizeof err) < 0)
 		log_warnx("running without the seccomp sandbox: %s", err);
-	else
+	else {
 		log_info("seccomp sandbox on (%zu system calls allowed)",
 		    gw_sandbox_allowed_count());
+		/* socket(2) would now kill us: a lost syslog TCP link stays lost */
+		gw_syslog_no_new_sockets(sl);
+	}
 	log_info("inline: queues %u-%u, fail-open %s, bypass mark 0x%x, "
 	    "queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
 	    c->bypass_mark, c->queue_maxlen);

@@ -3,7 +3,8 @@
  *
  * One engine per queue thread (nfq/), policy swapped atomically on SIGHUP
  * (a broken new config is refused with a log line and the old stays),
- * SIGUSR1 writes a stats event, SIGTERM/SIGINT exit cleanly. Returns the
+ * SIGUSR1 writes a stats event, SIGTERM/SIGINT exit cleanly; the metrics
+ * file is rewritten every outputs.metrics.interval seconds. Returns the
  * process exit status.
  */
 #ifndef GATEWAY_GW_INLINE_H
@@ -13,8 +14,11 @@
 #include "gw_eve.h"
 
 /* config_path may be NULL (defaults; SIGHUP then only reopens the EVE file).
- * c is owned by the daemon from here on. */
+ * c is owned by the daemon from here on. sl: eve's syslog tee, NULL = none
+ * (told when the sandbox forbids new sockets; its counters go to the
+ * metrics file, outputs.metrics). */
+struct gw_syslog;
 int gw_inline_run(const char *config_path, struct gw_config *c,
-    unsigned qfirst, unsigned qlast, struct eve *eve);
+    unsigned qfirst, unsigned qlast, struct eve *eve, struct gw_syslog *sl);
 
 #endif

@@ -23,6 +23,7 @@
 #include "gw_pins.h"
 #include "gw_report.h"
 #include "gw_stsfetch.h"
+#include "gw_syslog.h"
 
 #ifndef STG_VERSION
 #define STG_VERSION "unknown"
@@ -109,7 +110,28 @@ print_summary(const char *path, const struct gw_config *c)
 	    pol_mode_name((enum pol_mode)c->engine.pins_mode), c->engine.pins_max_age,
 	    c->engine.pins_max);
 	printf("MX names from DNS answers: %s\n", c->engine.learn_dns ? "learned" : "off");
-	printf("eve output: %s\n", strcmp(c->eve_path, "-") == 0 ? "standard output" : c->eve_path);
+	if (!c->eve_enabled)
+		printf("eve output: off\n");
+	else
+		printf("eve output: %s\n", strcmp(c->eve_path, "-") == 0 ? "standard output" : c->eve_path);
+	if (c->syslog.enabled)
+		printf("syslog output: %s, facility %d, RFC 5424, events%s%s%s\n", c->syslog.target,
+		    c->syslog.facility,
+		    (c->syslog.events & GW_SYSLOG_EV_ALERT) ? " alert" : "",
+		    (c->syslog.events & GW_SYSLOG_EV_FLOW) ? " flow" : "",
+		    (c->syslog.events & GW_SYSLOG_EV_STATS) ? " stats" : "");
+	else
+		printf("syslog output: off\n");
+	if (c->evidence.dir[0] != '\0')
+		printf("evidence pcaps: %s (at most %u files, %llu bytes; ring %u bytes per queue)\n",
+		    c->evidence.dir, c->evidence.max_files, (unsigned long long)c->evidence.max_bytes,
+		    c->evidence.ring_bytes);
+	else
+		printf("evidence pcaps: off\n");
+	if (c->metrics_file[0] != '\0')
+		printf("metrics: %s every %us\n", c->metrics_file, c->metrics_interval);
+	else
+		printf("metrics: off\n");
 	printf("configuration OK\n");
 }
 
@@ -185,6 +207,7 @@ main(int argc, char **argv)
 	unsigned qfirst = 0, qlast = 0;
 	struct gw_config c;
 	struct eve *eve;
+	struct gw_syslog *sl = NULL;
 	char err[GW_PATH_MAX + 512];
 
 	gw_log_init(PROG, GW_LOG_INFO, 0);
@@ -258,8 +281,10 @@ main(int argc, char **argv)
 	if (c.nwarn > GW_CONFIG_WARN_MAX)
 		log_warnx("%s: %u more warnings not shown", config_path,
 		    c.nwarn - GW_CONFIG_WARN_MAX);
-	if (log_path != NULL)
+	if (log_path != NULL) {
 		snprintf(c.eve_path, sizeof(c.eve_path), "%s", log_path);
+		c.eve_enabled = 1;
+	}
 
 	if (test) {
 		print_summary(config_path, &c);
@@ -267,18 +292,29 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	if ((eve = eve_open(c.eve_path)) == NULL) {
+	if ((eve = c.eve_enabled ? eve_open(c.eve_path) : eve_open_none()) == NULL) {
 		log_err("%s: cannot open the EVE output", c.eve_path);
 		gw_config_free(&c);
 		return 1;
 	}
+	if (c.syslog.enabled) {
+		/* Resolved and connected now, before privileges and the sandbox go. */
+		if ((sl = gw_syslog_open(&c.syslog, err, sizeof(err))) == NULL) {
+			log_errx("outputs.syslog.target: %s", err);
+			eve_close(eve);
+			gw_config_free(&c);
+			return 1;
+		}
+		eve_set_syslog(eve, sl);
+	}
 	if (pcap != NULL) {
-		rc = gw_offline_run(&c, pcap, eve);
+		rc = gw_offline_run(&c, pcap, eve, sl);
 		gw_config_free(&c);
 	} else {
 		/* The daemon owns c from here on. */
-		rc = gw_inline_run(config_path, &c, qfirst, qlast, eve);
+		rc = gw_inline_run(config_path, &c, qfirst, qlast, eve, sl);
 	}
 	eve_close(eve);
+	gw_syslog_close(sl);
 	return rc;
 }

@@ -11,9 +11,12 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw_engine.h"
+#include "gw_evidence.h"
 #include "gw_log.h"
+#include "gw_metrics.h"
 #include "gw_offline.h"
 #include "gw_pins.h"
 #include "gw_x509.h"
@@ -53,8 +56,11 @@ hdr_ts_us(const struct pcap_pkthdr *h)
 }
 
 int
-gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve)
+gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve,
+    struct gw_syslog *sl)
 {
+	struct gw_evidence *evid = NULL;
+	const uint64_t start_us = (uint64_t)time(NULL) * 1000000u;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	char perr[GW_PATH_MAX + 256];
 	struct gw_engine *e;
@@ -112,6 +118,13 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 		gw_engine_set_x509(e, x509);
 	}
 
+	/* Evidence keeps the capture's own link type. */
+	if (c->evidence.dir[0] != '\0') {
+		if ((evid = gw_evidence_new(&c->evidence)) == NULL)
+			log_warnx("%s: no memory for the evidence ring (evidence off)", pcap_path);
+		gw_engine_set_evidence(e, evid);
+	}
+
 	for (;;) {
 		struct pcap_pkthdr *h;
 		const u_char *data;
@@ -141,6 +154,35 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 	gw_engine_get_stats(e, &st);
 	eve_stats(eve, last_ts, &st);
 	gw_engine_free(e);
+	if (evid != NULL) {
+		struct gw_evidence_stats es;
+
+		gw_evidence_get_stats(evid, &es);
+		if (es.failed > 0)
+			log_warnx("%s: %llu evidence pcap%s could not be written", c->evidence.dir,
+			    (unsigned long long)es.failed, es.failed == 1 ? "" : "s");
+	}
+	if (c->metrics_file[0] != '\0') {
+		struct gw_evidence_stats es;
+		struct gw_syslog_stats ss;
+		struct gw_metrics_in mi;
+
+		memset(&mi, 0, sizeof(mi));
+		gw_evidence_get_stats(evid, &es);
+		gw_syslog_get_stats(sl, &ss);
+		mi.mode = "offline";
+		mi.st = &st;
+		mi.evid = evid ? &es : NULL;
+		mi.sl = sl ? &ss : NULL;
+		mi.c = c;
+		mi.pins = gw_pins_count(pins);
+		mi.start_us = start_us;
+		if (gw_metrics_write(c->metrics_file, &mi) == -1) {
+			log_err("%s: cannot write the metrics file", c->metrics_file);
+			rc = 1;
+		}
+	}
+	gw_evidence_free(evid);
 	gw_x509_store_free(x509);
 	if (gw_pins_save(pins, perr, sizeof(perr)) == -1)
 		log_warnx("%s", perr);

@@ -1,0 +1,237 @@
+/*
+ * gw_metrics.c - write the Prometheus text exposition format, atomically.
+ *
+ * Format 0.0.4 as node_exporter's textfile collector reads it: "# HELP",
+ * "# TYPE", then one "name{labels} value" line per series, each metric
+ * family once and contiguous. Counters end in _total. The kernel's own
+ * per-queue drop counters come from /proc/net/netfilter/nfnetlink_queue
+ * (queue_dropped: queue full; user_dropped: netlink buffer full) when the
+ * caller asks. The file goes to PATH.tmp first, then rename(2) over PATH.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../inspect/finding.h"
+#include "../policy/pol.h"
+#include "gw_metrics.h"
+
+#ifndef STG_VERSION
+#define STG_VERSION "unknown"
+#endif
+
+/* Where the kernel lists its NFQUEUE instances of this network namespace. */
+#define GW_METRICS_PROC_NFQ "/proc/net/netfilter/nfnetlink_queue"
+
+/* "# HELP" and "# TYPE" of one family. */
+static void
+family(FILE *fp, const char *name, const char *type, const char *help)
+{
+	fprintf(fp, "# HELP starttls_guard_%s %s\n# TYPE starttls_guard_%s %s\n",
+	    name, help, name, type);
+}
+
+/* A family with one unlabelled sample. */
+static void
+one(FILE *fp, const char *name, const char *type, const char *help, unsigned long long v)
+{
+	family(fp, name, type, help);
+	fprintf(fp, "starttls_guard_%s %llu\n", name, v);
+}
+
+/* The kernel's per-queue drop counters, as two families. */
+static void
+proc_queues(FILE *fp)
+{
+	unsigned long long q[64][2];
+	unsigned qn[64], n = 0, i;
+	char line[256];
+	FILE *pf;
+
+	if ((pf = fopen(GW_METRICS_PROC_NFQ, "re")) == NULL)
+		return;
+	while (n < 64 && fgets(line, sizeof(line), pf) != NULL) {
+		unsigned num, copy_mode, copy_range, portid, total;
+		unsigned long long qd, ud;
+
+		if (sscanf(line, "%u %u %u %u %u %llu %llu", &num, &portid, &total,
+		    &copy_mode, &copy_range, &qd, &ud) == 7) {
+			qn[n] = num;
+			q[n][0] = qd;
+			q[n][1] = ud;
+			n++;
+		}
+	}
+	fclose(pf);
+	if (n == 0)
+		return;
+	family(fp, "nfq_kernel_queue_dropped_total", "counter",
+	    "Packets the kernel dropped because the queue was full (fail-open passes them instead).");
+	for (i = 0; i < n; i++)
+		fprintf(fp, "starttls_guard_nfq_kernel_queue_dropped_total{queue=\"%u\"} %llu\n", qn[i], q[i][0]);
+	family(fp, "nfq_kernel_user_dropped_total", "counter",
+	    "Packets the kernel could not hand to the gateway (netlink receive buffer full).");
+	for (i = 0; i < n; i++)
+		fprintf(fp, "starttls_guard_nfq_kernel_user_dropped_total{queue=\"%u\"} %llu\n", qn[i], q[i][1]);
+}
+
+/* Everything, in a fixed order. */
+static void
+body(FILE *fp, const struct gw_metrics_in *in)
+{
+	static const char *const verdicts[GW_V_COUNT] = { "accept", "bypass", "drop", "block" };
+	static const char *const decode[] = { "ok", "not_tcp", "fragment", "truncated",
+	    "malformed", "unsupported_link", "udp" };
+	static const char *const tlsv[5] = { "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+	const struct gw_stats *st = in->st;
+	size_t i;
+
+	family(fp, "info", "gauge", "Version and mode of the running starttls-guard.");
+	fprintf(fp, "starttls_guard_info{version=\"%s\",mode=\"%s\"} 1\n", STG_VERSION, in->mode);
+	family(fp, "start_time_seconds", "gauge", "When the process started, seconds since the epoch.");
+	fprintf(fp, "starttls_guard_start_time_seconds %llu.%06llu\n",
+	    (unsigned long long)(in->start_us / 1000000u), (unsigned long long)(in->start_us % 1000000u));
+
+	one(fp, "packets_total", "counter", "Packets handed to the inspection engines.",
+	    (unsigned long long)st->packets);
+	one(fp, "bytes_total", "counter", "Bytes of the packets handed to the engines.",
+	    (unsigned long long)st->bytes);
+	family(fp, "decode_total", "counter", "Packets by decode result.");
+	for (i = 0; i < sizeof(decode) / sizeof(decode[0]); i++)
+		fprintf(fp, "starttls_guard_decode_total{status=\"%s\"} %llu\n", decode[i],
+		    (unsigned long long)st->decode[i]);
+	family(fp, "verdicts_total", "counter",
+	    "Verdicts by kind: accept (keep queueing), bypass (decided, connmark set), drop, block (drop and RST).");
+	for (i = 0; i < GW_V_COUNT; i++)
+		fprintf(fp, "starttls_guard_verdicts_total{verdict=\"%s\"} %llu\n", verdicts[i],
+		    (unsigned long long)st->verdicts[i]);
+	family(fp, "findings_total", "counter", "Alerts written, by signature.");
+	for (i = 0; i < SIG_COUNT; i++)
+		fprintf(fp, "starttls_guard_findings_total{signature=\"%s\"} %llu\n",
+		    sig_name((enum sig)i), (unsigned long long)st->findings[i]);
+	one(fp, "findings_suppressed_total", "counter",
+	    "Findings not written because the policy mode was none.", (unsigned long long)st->suppressed);
+
+	one(fp, "flows_created_total", "counter", "Flows tracked (SYN seen on an inspected port).",
+	    (unsigned long long)st->flow.created);
+	one(fp, "flows_evicted_total", "counter", "Flows evicted from a full flow table.",
+	    (unsigned long long)st->flow.evicted);
+	one(fp, "flows_expired_total", "counter", "Flows forgotten after idle_timeout.",
+	    (unsigned long long)st->flow.expired);
+	one(fp, "flows_removed_total", "counter", "Flows that ended (FIN/RST) and left the table.",
+	    (unsigned long long)st->flow.removed);
+	one(fp, "flows_active", "gauge", "Flows in the tables now.", (unsigned long long)st->flow.active);
+	one(fp, "flows_capacity", "gauge", "Flow table slots (engine.max_flows times queues).",
+	    (unsigned long long)st->flow.capacity);
+	one(fp, "flows_midstream_total", "counter", "Connections picked up without their handshake (passed, not inspected).",
+	    (unsigned long long)st->midstream);
+	family(fp, "flow_decisions_total", "counter", "Inspected flows by decision.");
+	fprintf(fp, "starttls_guard_flow_decisions_total{decision=\"tls\"} %llu\n",
+	    (unsigned long long)st->flows_tls);
+	fprintf(fp, "starttls_guard_flow_decisions_total{decision=\"plaintext\"} %llu\n",
+	    (unsigned long long)st->flows_plain);
+	fprintf(fp, "starttls_guard_flow_decisions_total{decision=\"lost\"} %llu\n",
+	    (unsigned long long)st->flows_lost);
+	family(fp, "flows_by_policy_source_total", "counter", "Inspected flows by the source of their policy.");
+	for (i = 0; i < 5; i++)
+		fprintf(fp, "starttls_guard_flows_by_policy_source_total{source=\"%s\"} %llu\n",
+		    pol_source_name((enum pol_source)i), (unsigned long long)st->policy_by[i]);
+	family(fp, "tls_sessions_total", "counter", "Decided TLS sessions by negotiated version.");
+	for (i = 0; i < 5; i++)
+		fprintf(fp, "starttls_guard_tls_sessions_total{version=\"%s\"} %llu\n", tlsv[i],
+		    (unsigned long long)st->tls_versions[i]);
+	one(fp, "certs_checked_total", "counter", "Server certificates checked.",
+	    (unsigned long long)st->certs_checked);
+	one(fp, "pins_learned_total", "counter", "TLS sessions that (re)pinned their server.",
+	    (unsigned long long)st->pins_learned);
+	one(fp, "dns_answers_total", "counter", "DNS answers read for MX names.",
+	    (unsigned long long)st->dns_answers);
+	one(fp, "pool_exhausted_total", "counter", "Reassembly chunk requests refused (pool empty).",
+	    (unsigned long long)st->pool.exhausted);
+
+	/* what the policy is made of */
+	family(fp, "policy_domains", "gauge", "Domain policies loaded, by source.");
+	fprintf(fp, "starttls_guard_policy_domains{source=\"config\"} %zu\n", in->c->n_domains[POL_SRC_CONFIG]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"mta-sts\"} %zu\n", in->c->n_domains[POL_SRC_MTA_STS]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"eff\"} %zu\n", in->c->n_domains[POL_SRC_EFF]);
+	one(fp, "policy_address_rules", "gauge", "Address (CIDR) rules loaded.",
+	    (unsigned long long)pol_rule_count(in->c->pol));
+	one(fp, "policy_eff_expired", "gauge", "1 when the loaded EFF list is past its expiry.",
+	    (unsigned long long)(in->c->eff_expired != 0));
+	one(fp, "pins", "gauge", "Learned pins held.", (unsigned long long)in->pins);
+
+	if (in->nfq != NULL) {
+		one(fp, "nfq_received_total", "counter", "Packets received from NFQUEUE.",
+		    (unsigned long long)in->nfq->received);
+		one(fp, "nfq_verdicts_total", "counter", "Verdicts sent to the kernel.",
+		    (unsigned long long)in->nfq->verdicts);
+		one(fp, "nfq_batches_total", "counter", "Batch verdicts sent.",
+		    (unsigned long long)in->nfq->batches);
+		one(fp, "nfq_enobufs_total", "counter",
+		    "ENOBUFS on the netlink socket: the kernel dropped messages to us.",
+		    (unsigned long long)in->nfq->enobufs);
+		one(fp, "nfq_send_errors_total", "counter", "Verdicts that could not be sent.",
+		    (unsigned long long)in->nfq->send_errors);
+		one(fp, "rst_sent_total", "counter", "TCP resets sent for blocked flows.",
+		    (unsigned long long)in->nfq->rst_sent);
+	}
+	if (in->read_proc)
+		proc_queues(fp);
+	if (in->evid != NULL) {
+		one(fp, "evidence_written_total", "counter", "Evidence pcaps written.",
+		    (unsigned long long)in->evid->written);
+		one(fp, "evidence_failed_total", "counter", "Evidence pcaps that could not be written.",
+		    (unsigned long long)in->evid->failed);
+		one(fp, "evidence_pruned_total", "counter", "Old evidence pcaps deleted to respect the limits.",
+		    (unsigned long long)in->evid->pruned);
+	}
+	if (in->sl != NULL) {
+		one(fp, "syslog_sent_total", "counter", "Syslog messages sent.",
+		    (unsigned long long)in->sl->sent);
+		one(fp, "syslog_dropped_total", "counter", "Syslog messages dropped (socket full, collector away).",
+		    (unsigned long long)in->sl->dropped);
+	}
+}
+
+int
+gw_metrics_write(const char *path, const struct gw_metrics_in *in)
+{
+	char tmp[GW_PATH_MAX + 8];
+	FILE *fp;
+	int fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* 0644 whatever the umask: node_exporter runs as another user */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+		return -1;
+	(void)fchmod(fd, 0644);
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	body(fp, in);
+	if (fflush(fp) != 0 || ferror(fp)) {
+		saved = errno;
+		fclose(fp);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (fclose(fp) != 0 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * gw_metrics.h - counters as a Prometheus text file (node_exporter textfile collector).
+ *
+ * The caller gathers the counters (engine stats summed over the queues,
+ * the transport's, the outputs') and calls gw_metrics_write() now and then;
+ * the file is written to a temporary name beside the target and renamed
+ * over it, so the collector never reads half a file. Every metric is named
+ * starttls_guard_*, with HELP and TYPE lines; labels: verdict, signature,
+ * version, source, decision, status, queue. Must not log.
+ */
+#ifndef GATEWAY_GW_METRICS_H
+#define GATEWAY_GW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../nfq/nfq.h"
+#include "gw_config.h"
+#include "gw_engine.h"
+#include "gw_evidence.h"
+#include "gw_syslog.h"
+
+struct gw_metrics_in {
+	const char                     *mode;  /* "inline" or "offline" */
+	const struct gw_stats          *st;    /* engine counters (summed) */
+	const struct nfq_stats         *nfq;   /* transport, NULL offline */
+	int                             read_proc; /* add the kernel's per-queue drops */
+	const struct gw_evidence_stats *evid;  /* NULL = evidence off */
+	const struct gw_syslog_stats   *sl;    /* NULL = syslog off */
+	const struct gw_config         *c;     /* policy sources loaded */
+	size_t                          pins;  /* learned pins held */
+	uint64_t                        start_us; /* process start, wall clock */
+};
+
+/* Write path atomically (path.tmp, then rename). 0, or -1 with errno. */
+int gw_metrics_write(const char *path, const struct gw_metrics_in *in);
+
+#endif
