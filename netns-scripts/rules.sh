@@ -8,6 +8,9 @@
 # stays on one queue). MARK is the bypass bit (nfqueue.bypass_mark, default
 # 0x10000). NETNS defaults to stg-gw; "-" means the current namespace (an
 # operator's router). PORTS (environment, default "25") lists the SMTP ports.
+# DNS=1 (environment) also queues DNS answers (UDP source port 53) so the
+# gateway learns which MX name each server address was looked up as; they
+# are always accepted, never held.
 #
 # mangle FORWARD:     -p tcp --dport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
 #                     -p tcp --sport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
@@ -77,6 +80,10 @@ for tool in iptables ip6tables; do
 		rule $tool FORWARD -p tcp --sport "$port" -m connmark ! --mark "$mark/$mark" \
 			-j NFQUEUE --queue-bypass $qspec
 	done
+	if [ "${DNS:-0}" = 1 ] || [ "$op" = del ]; then
+		# shellcheck disable=SC2086
+		rule $tool FORWARD -p udp --sport 53 -j NFQUEUE --queue-bypass $qspec
+	fi
 	rule $tool POSTROUTING -m mark --mark "$mark/$mark" \
 		-j CONNMARK --save-mark --nfmask "$mark" --ctmask "$mark"
 done
