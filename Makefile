@@ -9,6 +9,10 @@ SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 sysconfdir ?= $(SYSCONFDIR)
 DOCDIR     ?= $(PREFIX)/share/doc/starttls-guard
+MANDIR     ?= $(PREFIX)/share/man
+LIBEXECDIR ?= $(PREFIX)/libexec/starttls-guard
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+LOGDIR     ?= /var/log/starttls-guard
 DESTDIR    ?=
 INSTALL    ?= install
 VERSION    := $(shell cat VERSION 2>/dev/null || echo unknown)
@@ -71,7 +75,7 @@ BIN := $(BUILD)/starttls-guard
 	check-integ demo install uninstall clean fixtures bench bench-tools \
 	bench-offline bench-inline \
 	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
-	check-privs stress
+	check-privs check-operators stress
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -229,18 +233,54 @@ stress: all
 check-privs: all
 	$(Q)sh tests/run-privs.sh $(BUILD)
 
+# `make install` (PREFIX=/usr/local, DESTDIR, sysconfdir): the binary and
+# starttls-guard-rules to $(SBINDIR), the rules script to $(LIBEXECDIR),
+# the sample configuration to $(sysconfdir)/starttls-guard/ and
+# $(sysconfdir)/default/starttls-guard (neither overwritten when present;
+# the sample is always also in $(DOCDIR)), systemd units to $(UNITDIR), the
+# logrotate snippet to $(sysconfdir)/logrotate.d, man pages to $(MANDIR).
+# A system install: make install PREFIX=/usr sysconfdir=/etc.
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g'
+MANPAGES := man/starttls-guard.8 man/starttls-guard.conf.5
+
 install: $(BIN)
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(sysconfdir)/starttls-guard \
+		$(DESTDIR)$(sysconfdir)/default $(DESTDIR)$(sysconfdir)/logrotate.d \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/starttls-guard
+	$(INSTALL) -m 0755 netns-scripts/rules.sh $(DESTDIR)$(LIBEXECDIR)/rules.sh
+	$(SUBST) deploy/starttls-guard-rules.in >$(DESTDIR)$(SBINDIR)/starttls-guard-rules
+	chmod 0755 $(DESTDIR)$(SBINDIR)/starttls-guard-rules
+	$(SUBST) deploy/starttls-guard.service.in >$(DESTDIR)$(UNITDIR)/starttls-guard.service
+	$(SUBST) deploy/starttls-guard-rules.service.in >$(DESTDIR)$(UNITDIR)/starttls-guard-rules.service
+	$(SUBST) deploy/starttls-guard.logrotate.in >$(DESTDIR)$(sysconfdir)/logrotate.d/starttls-guard
+	chmod 0644 $(DESTDIR)$(UNITDIR)/starttls-guard.service \
+		$(DESTDIR)$(UNITDIR)/starttls-guard-rules.service \
+		$(DESTDIR)$(sysconfdir)/logrotate.d/starttls-guard
+	$(INSTALL) -m 0644 man/starttls-guard.8 $(DESTDIR)$(MANDIR)/man8/starttls-guard.8
+	$(INSTALL) -m 0644 man/starttls-guard.conf.5 $(DESTDIR)$(MANDIR)/man5/starttls-guard.conf.5
 	$(INSTALL) -m 0644 starttls-guard.conf $(DESTDIR)$(DOCDIR)/starttls-guard.conf.example
 	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 0644 doc/detection.md doc/siem.md $(DESTDIR)$(DOCDIR)/
 	@# Never overwrite an operator's configuration.
 	[ -e $(DESTDIR)$(sysconfdir)/starttls-guard/starttls-guard.conf ] || \
 		$(INSTALL) -m 0644 starttls-guard.conf $(DESTDIR)$(sysconfdir)/starttls-guard/starttls-guard.conf
+	[ -e $(DESTDIR)$(sysconfdir)/default/starttls-guard ] || \
+		$(INSTALL) -m 0644 deploy/starttls-guard.default $(DESTDIR)$(sysconfdir)/default/starttls-guard
 
+# Leaves the configuration ($(sysconfdir)/starttls-guard, default file) in place.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/starttls-guard
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(SBINDIR)/starttls-guard $(DESTDIR)$(SBINDIR)/starttls-guard-rules
+	rm -f $(DESTDIR)$(UNITDIR)/starttls-guard.service $(DESTDIR)$(UNITDIR)/starttls-guard-rules.service
+	rm -f $(DESTDIR)$(sysconfdir)/logrotate.d/starttls-guard
+	rm -f $(DESTDIR)$(MANDIR)/man8/starttls-guard.8 $(DESTDIR)$(MANDIR)/man5/starttls-guard.conf.5
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)
+
+# Operators' view (issue 8): install into a temporary DESTDIR, outputs.
+check-operators: all
+	$(Q)sh tests/run-operators.sh $(BUILD)
 
 clean:
 	rm -rf build build-*

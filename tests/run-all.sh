@@ -11,6 +11,8 @@
 #   evasion      tests/run-evasion.sh: the evasion corpus
 #   flood        tests/run-flood.sh: SYN flood, endless line, tiny segments
 #   privs        tests/run-privs.sh: hardening flags, seccomp sandbox
+#   operators    tests/run-operators.sh: make install into a DESTDIR, sample config,
+#                man pages, syslog/evidence/metrics outputs, EVE reopen
 # Prints "N passed, N failed" (suites) last; exits non-zero on any failure.
 set -u
 BUILD=${1:-build}
@@ -54,6 +56,7 @@ suite fuzz-replay sh -c "$MAKE --no-print-directory SANITIZER=$SAN WERROR=${WERR
 suite evasion sh tests/run-evasion.sh "$BUILD"
 suite flood sh tests/run-flood.sh "$BUILD"
 suite privs sh tests/run-privs.sh "$BUILD"
+suite operators sh tests/run-operators.sh "$BUILD"
 if [ -f tests/integ/run.sh ] && [ "$(id -u)" = 0 ]; then
 	suite integ sh tests/integ/run.sh "$BUILD"
 else
