@@ -1060,18 +1060,21 @@ dns_name_put(uint8_t *p, const char *name)
 	return n;
 }
 
-/* A resolver's answer to the client: "name has the server's address". */
+/* A DNS answer to the client's resolver: "name has the server's address". */
 static void
 send_dns(struct gen *g, const struct conn *c, const char *name)
 {
 	static const uint8_t mac_r[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x35 };
-	uint8_t f[GEN_FRAME_MAX], res[16];
+	uint8_t f[GEN_FRAME_MAX], res[16], auth[16];
 	size_t l2 = 0, l3 = c->af == 4 ? 20 : 40, q, alen = c->af == 4 ? 4 : 16;
 	uint8_t *ip, *udp, *d;
 	uint32_t sum;
 
 	memset(res, 0, sizeof res);
+	/* An authoritative server outside answers the sender's resolver inside:
+	 * that answer is what crosses a border gateway. */
 	parse_addr(c->af, c->af == 4 ? "198.51.100.53" : "2001:db8:100::53", res);
+	parse_addr(c->af, c->af == 4 ? "203.0.113.53" : "2001:db8:53::53", auth);
 	g->ts_us += GEN_STEP_GAP_US;
 	memset(f, 0, sizeof f);
 	if (g->dlt == DLT_EN10MB) {
@@ -1106,12 +1109,12 @@ send_dns(struct gen *g, const struct conn *c, const char *name)
 		put16(ip + 2, (unsigned)(20 + 8 + q));
 		ip[8] = 64;
 		ip[9] = 17;
-		memcpy(ip + 12, res, 4);
-		memcpy(ip + 16, c->e[C].addr, 4);
+		memcpy(ip + 12, auth, 4);
+		memcpy(ip + 16, res, 4);
 		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 		uint8_t ph[12] = { 0 };
-		memcpy(ph, res, 4);
-		memcpy(ph + 4, c->e[C].addr, 4);
+		memcpy(ph, auth, 4);
+		memcpy(ph + 4, res, 4);
 		ph[9] = 17;
 		put16(ph + 10, (unsigned)(8 + q));
 		sum = csum_add(0, ph, 12);
@@ -1120,11 +1123,11 @@ send_dns(struct gen *g, const struct conn *c, const char *name)
 		put16(ip + 4, (unsigned)(8 + q));
 		ip[6] = 17;
 		ip[7] = 64;
-		memcpy(ip + 8, res, 16);
-		memcpy(ip + 24, c->e[C].addr, 16);
+		memcpy(ip + 8, auth, 16);
+		memcpy(ip + 24, res, 16);
 		uint8_t ph[40] = { 0 };
-		memcpy(ph, res, 16);
-		memcpy(ph + 16, c->e[C].addr, 16);
+		memcpy(ph, auth, 16);
+		memcpy(ph + 16, res, 16);
 		put32(ph + 32, (uint32_t)(8 + q));
 		ph[39] = 17;
 		sum = csum_add(0, ph, 40);

@@ -9,7 +9,8 @@
  * from the server's otherwise, so the gateway in between receives each on
  * the right interface and forwards it through its FORWARD hook. The client
  * of a flow is the sender of its SYN; without one, the side talking to
- * port 25/465/587. Each datagram is sent only once the one before came out
+ * port 25/465/587. UDP datagrams (DNS answers) go from whichever side their
+ * source is on. Each datagram is sent only once the one before came out
  * at the far side (or REPLAY_WAIT_MS passed: the gateway dropped it), then
  * GAP_US more (default 1000), so the two paths never reorder. The caller must route the capture's addresses
  * through the gateway and keep both end namespaces from answering (tests/
@@ -214,7 +215,7 @@ replay(const char *file, const struct side *cli, const struct side *srv,
 	while (pcap_next_ex(pc, &h, &data) == 1) {
 		memset(&p, 0, sizeof p);
 		st = pkt_decode(&p, lt, data, h->caplen);
-		if ((st != PKT_OK && st != PKT_FRAGMENT) || h->caplen < h->len) {
+		if ((st != PKT_OK && st != PKT_FRAGMENT && st != PKT_UDP) || h->caplen < h->len) {
 			skipped++;
 			continue;
 		}
