@@ -185,7 +185,7 @@ bench-inline: bench-tools
 # FUZZ_SECONDS (crashes land in tests/fuzz/regress/<name>/);
 # `make fuzz-merge` minimises what was found into tests/fuzz/corpus/.
 # `make check-fuzz` replays corpus + regressions with gcc + ASan/UBSan.
-FUZZ_NAMES   := engine smtp tls config eff sts dns pkt
+FUZZ_NAMES   := engine smtp tls tls_hs config eff sts dns pkt
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz

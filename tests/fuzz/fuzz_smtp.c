@@ -29,12 +29,19 @@ check_out(const struct smtp_out *o, unsigned *seen)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct hsbuf_pool *pool;
+	struct hsbuf_pool_stats st;
 	struct smtp s;
 	struct smtp_out out;
 	unsigned seen = 0;
 
 	if (size < 1)
 		return 0;
+	/* Handshake bytes are kept as the engine keeps them (bit 2 of the
+	 * first byte turns that off, the engine's "no buffer free" case). */
+	if (pool == NULL && (pool = hsbuf_pool_new(2)) == NULL)
+		return 0;
+	out.hs = (data[0] & 4) ? NULL : pool;
 	smtp_init(&s);
 	if (data[0] & 1)
 		s.flags |= SMTP_F_EXPECT;
@@ -69,5 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r)
 			break;   /* smtp.h: the caller stops pushing once decided */
 	}
+	smtp_release(&s, pool);
+	hsbuf_pool_get_stats(pool, &st);
+	FUZZ_CHECK(st.in_use == 0);   /* every borrowed buffer came back */
 	return 0;
 }
