@@ -30,6 +30,8 @@
 # (timed exchanges per run, 10000), BENCH_PERF=1 (perf record -a -g
 # around round 1's session and RTT runs, into $BENCH_PERF_DIR, default
 # /tmp/stg-bench-perf/{sessions,rtt}-MODE.data),
+# BENCH_PRIO (a command prefix for the gateway and nfq_accept, e.g.
+# "chrt -f 10": both then preempt the load generators sharing the CPUs),
 # BENCH_KEEP=1 (keep the work directory).
 set -u
 
@@ -224,14 +226,16 @@ mode_start() {   # mode_start A|B|C ROUND
 	K) ct_rules -A || die "iptables (conntrack rules)" ;;
 	B)
 		"$RULES" add "$QUEUES" "$MARK" $NS_GW || die "rules.sh add"
-		spawn $NS_GW "$MODE_LOG" "$GW" -c "$WORK/gw.conf" -q "$QUEUES" -l "$WORK/eve.json"
+		# shellcheck disable=SC2086
+		spawn $NS_GW "$MODE_LOG" ${BENCH_PRIO:-} "$GW" -c "$WORK/gw.conf" -q "$QUEUES" -l "$WORK/eve.json"
 		MODE_PID=$LASTPID
 		wait_until 10 grep -q 'queue threads* ready' "$MODE_LOG" ||
 			die "gateway did not start: $(tail -n 5 "$MODE_LOG")"
 		;;
 	C)
 		naive_rules -A || die "iptables (naive rules)"
-		spawn $NS_GW "$MODE_LOG" "$NFQA" "$QUEUES"
+		# shellcheck disable=SC2086
+		spawn $NS_GW "$MODE_LOG" ${BENCH_PRIO:-} "$NFQA" "$QUEUES"
 		MODE_PID=$LASTPID
 		wait_until 10 grep -q 'ready' "$MODE_LOG" ||
 			die "nfq_accept did not start: $(tail -n 5 "$MODE_LOG")"
@@ -241,8 +245,13 @@ mode_start() {   # mode_start A|B|C ROUND
 
 # Packets the mode's program saw (from its exit line), or "-".
 QUEUED=""
+CPU_S="-"
 mode_stop() {   # mode_stop A|B|C
 	QUEUED="-"
+	CPU_S="-"
+	# CPU seconds (user + system, all threads) the queue program used
+	[ -n "$MODE_PID" ] && CPU_S=$(awk -v hz="$(getconf CLK_TCK)" \
+	    '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$MODE_PID/stat" 2>/dev/null)
 	case "$1" in
 	K) ct_rules -D ;;
 	B)
@@ -263,6 +272,17 @@ mode_stop() {   # mode_stop A|B|C
 
 # --- the three measurements --------------------------------------------
 now_ns() { date +%s%N; }
+
+# TCP segments retransmitted by client and server so far (a lost or
+# long-delayed packet costs a session 200 ms - 1 s: the rate shows it).
+retrans() {
+	local ns n t=0
+	for ns in $NS_CLI $NS_SRV; do
+		n=$(nsx "$ns" awk '/^Tcp:/ { if (h) { print $13; exit } h = 1 }' /proc/net/snmp)
+		t=$(( t + ${n:-0} ))
+	done
+	echo "$t"
+}
 
 # Session rate: SESSIONS messages, one per session, P at a time.
 measure_sessions() {   # measure_sessions P -> sessions/s on stdout
@@ -348,16 +368,18 @@ for r in $(seq 1 "$ROUNDS"); do
 	for m in $order; do
 		mode_start "$m" "$r"
 		perf_start "$r" "$m" sessions
+		rt0=$(retrans)
 		s=$(measure_sessions "$PARALLEL")
 		perf_stop
 		s2=$(measure_sessions "$PARALLEL2")
+		rt=$(( $(retrans) - rt0 ))
 		if [ "$m" = K ]; then b=-; else b=$(measure_bulk); fi
 		perf_start "$r" "$m" rtt
 		l=$(measure_rtt)
 		perf_stop
 		mode_stop "$m"
-		printf '   round %s mode %s: %s / %s sessions/s (-s %s / %s), %s Gbit/s, RTT p50/p99 %s us, queued %s packets\n' \
-		    "$r" "$m" "$s" "$s2" "$PARALLEL" "$PARALLEL2" "$b" "$(echo "$l" | tr ' ' /)" "$QUEUED"
+		printf '   round %s mode %s: %s / %s sessions/s (-s %s / %s), %s Gbit/s, RTT p50/p99 %s us, queued %s packets, %s retransmits in the session runs, queue program CPU %s s\n' \
+		    "$r" "$m" "$s" "$s2" "$PARALLEL" "$PARALLEL2" "$b" "$(echo "$l" | tr ' ' /)" "$QUEUED" "$rt" "${CPU_S:--}"
 		echo "$m $r $s $b $l $QUEUED $s2" >>"$WORK/results"
 	done
 done
