@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "ipfrag.h"
 
 /* Data bytes per pool chunk: small enough that a typical 2-3 fragment
@@ -425,13 +426,7 @@ ipfrag_store(struct ipfrag *t, struct ipfrag_dgram *d, const uint8_t *data,
 static uint16_t
 ipfrag_cksum(const uint8_t *h, size_t hl)
 {
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < hl; i += 2)
-		sum += ipfrag_be16(h + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return csum_fold(csum_add(0, h, hl));
 }
 
 /* Write the whole datagram into t->out; returns its length, 0 if too big. */

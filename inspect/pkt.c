@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "csum.h"
 #include "pkt.h"
 
 /* Ethernet II header: two MACs and the EtherType. */
@@ -429,20 +430,6 @@ pkt_status_name(int status)
 	}
 }
 
-/* One's complement sum of 16-bit big-endian words. */
-static uint32_t
-pkt_csum_add(uint32_t sum, const uint8_t *b, size_t n)
-{
-	while (n > 1) {
-		sum += (uint32_t)b[0] << 8 | b[1];
-		b += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)b[0] << 8;
-	return sum;
-}
-
 int
 pkt_tcp_csum_ok(const struct pkt *p)
 {
@@ -452,15 +439,12 @@ pkt_tcp_csum_ok(const struct pkt *p)
 	if (p->l4 == NULL || p->payload_len != p->payload_wire_len)
 		return -1;
 	tcplen = p->l4_len;
-	sum = pkt_csum_add(0, p->src.a, alen);
-	sum = pkt_csum_add(sum, p->dst.a, alen);
+	sum = csum_add(0, p->src.a, alen);
+	sum = csum_add(sum, p->dst.a, alen);
 	sum += PKT_PROTO_TCP;
 	sum += tcplen & 0xffff;
 	sum += tcplen >> 16;
-	sum = pkt_csum_add(sum, p->l4, tcplen);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return csum_fold(csum_add(sum, p->l4, tcplen)) == 0;
 }
 
 int

@@ -16,30 +16,9 @@
 #include <sys/socket.h>
 
 #include "nfq_rst.h"
+#include "../inspect/csum.h"
 
 #define RST_TTL 64   /* a fresh TTL: the reset may travel as far as the peer */
-
-/* One's-complement sum of len bytes added to sum. */
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	return sum;
-}
-
-/* Fold a 32-bit one's-complement sum into the 16-bit checksum value. */
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static void
 put16(uint8_t *b, uint16_t v)

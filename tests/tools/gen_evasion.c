@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "../../inspect/csum.h"
 
 /* 2026-11-28 12:00:00 UTC, as gen_fixtures. */
 #define GEN_T0_SEC      1795867200u
@@ -118,27 +119,6 @@ fnv1a(const char *s)
 		h *= 16777619u;
 	}
 	return h;
-}
-
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	while (n > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 static void

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "../../inspect/csum.h"
 
 /* 2026-11-28 12:00:00 UTC: every capture starts here. */
 #define GEN_T0_SEC      1795867200u
@@ -736,29 +737,6 @@ struct gen {
 	int writing;         /* 0 while skipping (midstream pickup) */
 	unsigned packets;    /* written, for the summary */
 };
-
-/* Add bytes to a one's complement sum (16-bit big-endian words). */
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	while (n > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-/* Fold and complement a sum into a checksum. */
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* Store a big-endian 16-bit value. */
 static void

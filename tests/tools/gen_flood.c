@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../../inspect/csum.h"
 
 #define GEN_T0_SEC 1795867200u
 #define MSS        1448u
@@ -45,27 +46,6 @@ die(const char *what)
 {
 	fprintf(stderr, "gen_flood: %s\n", what);
 	exit(1);
-}
-
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	while (n > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 static void

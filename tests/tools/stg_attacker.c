@@ -29,6 +29,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "../../inspect/pkt.h"
+#include "../../inspect/csum.h"
 
 #define ATT_BUFSZ (0xffff + 8192)
 
@@ -42,19 +43,6 @@ on_signal(int sig)
 	stop = 1;
 }
 
-/* One's-complement sum of len bytes. */
-static uint32_t
-sum16(uint32_t s, const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		s += (uint32_t)b[len - 1] << 8;
-	return s;
-}
-
 /* Recompute the TCP checksum of a decoded segment in place. */
 static void
 tcp_fix_csum(struct pkt *p)
@@ -64,13 +52,10 @@ tcp_fix_csum(struct pkt *p)
 	uint32_t s;
 
 	th[16] = th[17] = 0;
-	s = sum16(0, p->src.a, alen);
-	s = sum16(s, p->dst.a, alen);
+	s = csum_add(0, p->src.a, alen);
+	s = csum_add(s, p->dst.a, alen);
 	s += 6 + (uint32_t)tlen;
-	s = sum16(s, th, tlen);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	s = ~s & 0xffff;
+	s = csum_fold(csum_add(s, th, tlen));
 	th[16] = (uint8_t)(s >> 8);
 	th[17] = (uint8_t)s;
 }
