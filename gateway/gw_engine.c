@@ -3,16 +3,17 @@
  * policy -> verdict + EVE lines (see gw_engine.h and doc/detection.md).
  *
  * Everything per packet works in memory fixed at gw_engine_new(): the flow
- * table, the reassembly pool, the fragment table. A flow is inspected from
- * its SYN until the SMTP machine decides it (TLS confirmed, plaintext mail
- * transaction, or not followable) or it is blocked; then its reassembly
- * memory is returned and every later packet costs one lookup.
+ * table, the reassembly pool, the handshake buffers, the fragment table.
+ * A flow is inspected from its SYN until the SMTP machine decides it (TLS
+ * confirmed, plaintext mail transaction, or not followable) or it is
+ * blocked; then its buffers are returned and every later packet costs one
+ * lookup. What is learned across flows (MX names from DNS, pins, recent
+ * TLS failures) lives in tables the driver may share between engines.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../inspect/hsbuf.h"
 #include "../inspect/ipfrag.h"
