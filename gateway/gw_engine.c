@@ -28,6 +28,8 @@
 #include "gw_tls.h"
 #include "gw_x509.h"
 
+/* Oldest flows looked at for one that is cheap to evict (see evict_oldest). */
+#define GW_EVICT_SCAN 16
 /* Flows expired per packet at most, so one packet never pays for many. */
 #define GW_EXPIRE_PER_PACKET 8
 /* Offline fragment reassembly budget. */
@@ -347,14 +349,23 @@ flow_finish(struct gw_engine *e, struct flow *f, int why, uint64_t ts_us)
 	flow_remove(e->ft, f, why);
 }
 
-/* Make room for one more flow. */
+/* Make room for one more flow: the oldest one that is not in the middle
+ * of its inspection, among the few oldest. A flood of SYNs then pushes out
+ * its own half-open flows, not the session whose EHLO reply is on its way
+ * (an evicted session would come back "midstream" and pass uninspected). */
 static void
 evict_oldest(struct gw_engine *e, uint64_t ts_us)
 {
-	struct flow *old = flow_oldest(e->ft);
+	struct flow *f = flow_oldest(e->ft), *victim = f;
 
-	if (old)
-		flow_finish(e, old, FLOW_REMOVE_EVICTED, ts_us);
+	for (unsigned i = 0; f != NULL && i < GW_EVICT_SCAN; i++, f = flow_newer(e->ft, f)) {
+		if (f->state != FLOW_ST_INSPECT) {
+			victim = f;
+			break;
+		}
+	}
+	if (victim)
+		flow_finish(e, victim, FLOW_REMOVE_EVICTED, ts_us);
 }
 
 /* Expire at most max idle flows, oldest first. */

@@ -208,6 +208,12 @@ flow_oldest(const struct flow_table *t)
 	return t->oldest ? &t->slot[t->oldest - 1] : NULL;
 }
 
+struct flow *
+flow_newer(const struct flow_table *t, const struct flow *f)
+{
+	return f->lru_prev ? &t->slot[f->lru_prev - 1] : NULL;
+}
+
 void
 flow_remove(struct flow_table *t, struct flow *f, int why)
 {

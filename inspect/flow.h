@@ -97,6 +97,8 @@ void flow_touch(struct flow_table *t, struct flow *f, uint64_t ts_us);
 
 /* The least recently active flow, or NULL. */
 struct flow *flow_oldest(const struct flow_table *t);
+/* The flow active next after f (towards the newest), or NULL. */
+struct flow *flow_newer(const struct flow_table *t, const struct flow *f);
 
 /* Forget a flow. why: 0 ended, 1 evicted, 2 expired (for the counters). */
 void flow_remove(struct flow_table *t, struct flow *f, int why);
