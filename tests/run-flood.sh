@@ -2,6 +2,7 @@
 # run-flood.sh BUILD_DIR - floods, offline, sized for CI (make check-flood);
 # `make stress` sets the full sizes through the environment:
 #   FLOOD_SYNS (default 200000)   SYNs with distinct tuples, max_flows 65536
+#                                 (also sent while one session is mid-inspection)
 #   FLOOD_LINE_MB (default 64)    one client line that never ends
 #   FLOOD_TINY (default 200000)   one-byte segments in one session
 # Each capture (BUILD/tools/gen_flood, in a temporary directory) ends with a
@@ -91,6 +92,18 @@ echo "    $SYNS SYNs: created $created, evicted $ev, active $act of $cap, peak R
 [ "$rss" -le $bound ] || why="$why peak RSS $rss KiB > $bound KiB;"
 stripped_ok syn || why="$why stripped session after the flood not caught;"
 check syn "$why"
+
+# 1b. the same flood while a session is in the middle of its inspection:
+# eviction must spare it (its stripped reply comes after the flood)
+"$GEN" synmid "$SYNS" "$T/synmid.pcap" || exit 1
+run synmid "$T/synmid.pcap"
+why=""
+[ $rc -eq 0 ] || why="$why exit $rc;"
+mid=$(jq -r 'select(.event_type == "alert" and .src_ip == "198.51.100.251")
+    | "\(.alert.signature) \(.alert.action)"' <"$T/synmid.eve")
+echo "    $SYNS SYNs during a session's inspection: that session gives '${mid:-nothing}'"
+[ "$mid" = "starttls_stripped blocked" ] || why="$why the session inspected across the flood was lost;"
+check synmid "$why"
 
 # 2. one endless line
 "$GEN" line "$LINE_MB" "$T/line.pcap" || exit 1

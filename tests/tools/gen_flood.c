@@ -179,6 +179,24 @@ syn_flood(unsigned long n)
 	}
 }
 
+/* A session in the middle of its inspection while n SYNs arrive: the
+ * stripped EHLO reply comes after the flood; the flow must not have been
+ * evicted to make room (it would come back "midstream", uninspected). */
+static void
+syn_flood_mid(unsigned long n)
+{
+	struct conn c;
+
+	open_conn(&c, ip4("198.51.100.251"), 40026, ip4("203.0.113.26"));
+	say(&c, 1, "220 mx.example.net ESMTP\r\n");
+	say(&c, 0, "EHLO client.example.org\r\n");
+	syn_flood(n);
+	say(&c, 1, "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\r\n");
+	say(&c, 0, "MAIL FROM:<alice@client.example.org>\r\n");
+	seg(&c, 0, TH_FIN | TH_ACK, NULL, 0);
+	seg(&c, 1, TH_FIN | TH_ACK, NULL, 0);
+}
+
 /* One line of mb megabytes from the client to a server without policy. */
 static void
 endless_line(unsigned long mb)
@@ -225,7 +243,7 @@ main(int argc, char **argv)
 	unsigned long n;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: gen_flood syn|line|tiny N FILE\n");
+		fprintf(stderr, "usage: gen_flood syn|synmid|line|tiny N FILE\n");
 		return 2;
 	}
 	n = strtoul(argv[2], NULL, 10);
@@ -234,6 +252,8 @@ main(int argc, char **argv)
 		die("cannot open the output");
 	if (strcmp(argv[1], "syn") == 0)
 		syn_flood(n);
+	else if (strcmp(argv[1], "synmid") == 0)
+		syn_flood_mid(n);
 	else if (strcmp(argv[1], "line") == 0)
 		endless_line(n);
 	else if (strcmp(argv[1], "tiny") == 0)
