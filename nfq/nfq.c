@@ -13,12 +13,12 @@
  * thread only ever touches the context thread_init() returned on it.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +53,8 @@
 /* Longest run of ACCEPTs answered with one batch verdict: bounds how long
  * an accepted packet waits for its verdict while the socket keeps filling. */
 #define NFQ_BATCH_MAX    64
-/* Longest wait in poll(), so idle() runs (reload, expiry, stop) without traffic. */
+/* Longest wait in a blocking recv() (SO_RCVTIMEO), so idle() runs
+ * (reload, expiry, stop) without traffic. */
 #define NFQ_POLL_MS      200
 /* Packets read in one drain before idle() gets a turn. */
 #define NFQ_DRAIN_MAX    256
@@ -398,7 +399,8 @@ queue_thread(void *arg)
 	struct nfq_thread *t = arg;
 	const struct nfq_conf *c = &t->q->c;
 	int fd = mnl_socket_get_fd(t->nl);
-	struct pollfd pfd;
+	struct timeval tv = { 0, NFQ_POLL_MS * 1000 };
+	uint64_t last_idle = 0, now;
 	unsigned drained;
 	ssize_t n;
 
@@ -409,31 +411,34 @@ queue_thread(void *arg)
 			return NULL;
 		}
 	}
+	/* The first recv of a round blocks (up to NFQ_POLL_MS): no poll()
+	 * before it, one system call less per lone packet, which is what an
+	 * SMTP session's few queued packets are. The next ones only drain
+	 * what is already there, so runs of ACCEPTs share one verdict. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	while (!stopping(t)) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, NFQ_POLL_MS) > 0) {
-			for (drained = 0; drained < NFQ_DRAIN_MAX; drained++) {
-				n = recv(fd, t->rbuf, NFQ_RECV_BUFSZ, MSG_DONTWAIT);
-				if (n < 0) {
-					if (errno == ENOBUFS)
-						CNT_ADD(t, enobufs, 1);
-					else if (errno != EAGAIN &&
-					    errno != EWOULDBLOCK && errno != EINTR)
-						CNT_ADD(t, send_errors, 1);
-					if (errno != ENOBUFS)
-						break;
-					continue;
-				}
-				if (n == 0)
+		for (drained = 0; drained < NFQ_DRAIN_MAX; drained++) {
+			n = recv(fd, t->rbuf, NFQ_RECV_BUFSZ, drained ? MSG_DONTWAIT : 0);
+			if (n < 0) {
+				if (errno == ENOBUFS)
+					CNT_ADD(t, enobufs, 1);
+				else if (errno != EAGAIN &&
+				    errno != EWOULDBLOCK && errno != EINTR)
+					CNT_ADD(t, send_errors, 1);
+				if (errno != ENOBUFS)
 					break;
-				datagram(t, (size_t)n);
+				continue;
 			}
-			batch_flush(t);
+			if (n == 0)
+				break;
+			datagram(t, (size_t)n);
 		}
-		if (c->idle != NULL)
-			c->idle(t->tctx, now_us());
+		batch_flush(t);
+		now = now_us();
+		if (c->idle != NULL && (drained == 0 || now - last_idle >= NFQ_POLL_MS * 1000ULL)) {
+			c->idle(t->tctx, now);
+			last_idle = now;
+		}
 	}
 	batch_flush(t);
 	if (c->thread_fini != NULL && t->tctx != NULL)
