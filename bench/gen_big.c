@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../inspect/csum.h"
+
 /* 2026-11-28 12:00:00 UTC, as the fixtures. */
 #define BIG_T0_SEC      1795867200u
 /* Link clock: one packet every BIG_PKT_GAP_US (about 1 Gbit/s of 1.5 KB frames). */
@@ -455,27 +457,6 @@ sess_free(struct sess *ss)
 
 /* ------------------------------------------------------------------ */
 /* Packets                                                             */
-
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	while (n > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static void
 put16(uint8_t *p, unsigned v)
