@@ -389,12 +389,15 @@ write_stats(struct daemon *d, int final)
 	write_metrics_from(d, &sum, &ev);
 	nfq_get_stats(d->nfq, &ns);
 	log_info("%sstats: nfq received=%llu verdicts=%llu batches=%llu "
-	    "enobufs=%llu send_errors=%llu rst_sent=%llu; engine packets=%llu "
+	    "enobufs=%llu send_errors=%llu rst_sent=%llu verdict_us_p50=%llu "
+	    "verdict_us_p99=%llu; engine packets=%llu "
 	    "bypass=%llu block=%llu tls=%llu plaintext=%llu midstream=%llu",
 	    final ? "final " : "",
 	    (unsigned long long)ns.received, (unsigned long long)ns.verdicts,
 	    (unsigned long long)ns.batches, (unsigned long long)ns.enobufs,
 	    (unsigned long long)ns.send_errors, (unsigned long long)ns.rst_sent,
+	    (unsigned long long)nfq_latency_us(&ns, 0.5),
+	    (unsigned long long)nfq_latency_us(&ns, 0.99),
 	    (unsigned long long)sum.packets,
 	    (unsigned long long)sum.verdicts[GW_V_BYPASS],
 	    (unsigned long long)sum.verdicts[GW_V_BLOCK],

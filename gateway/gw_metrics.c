@@ -42,6 +42,28 @@ one(FILE *fp, const char *name, const char *type, const char *help, unsigned lon
 	fprintf(fp, "starttls_guard_%s %llu\n", name, v);
 }
 
+/* Receive -> verdict time of queued packets, as a Prometheus histogram. */
+static void
+verdict_latency(FILE *fp, const struct nfq_stats *ns)
+{
+	static const unsigned le[] = { 5, 10, 20, 50, 100, 128, 256, 1024, 8192, 65536 };
+	uint64_t count = 0;
+
+	for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
+		count += ns->lat[b];
+	family(fp, "nfq_verdict_latency_microseconds", "histogram",
+	    "Time from a queued packet's arrival in userspace to its verdict.");
+	for (size_t i = 0; i < sizeof(le) / sizeof(le[0]); i++)
+		fprintf(fp, "starttls_guard_nfq_verdict_latency_microseconds_bucket{le=\"%u\"} %llu\n",
+		    le[i], (unsigned long long)nfq_latency_below(ns, le[i]));
+	fprintf(fp, "starttls_guard_nfq_verdict_latency_microseconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)count);
+	fprintf(fp, "starttls_guard_nfq_verdict_latency_microseconds_sum %llu\n",
+	    (unsigned long long)ns->lat_sum_us);
+	fprintf(fp, "starttls_guard_nfq_verdict_latency_microseconds_count %llu\n",
+	    (unsigned long long)count);
+}
+
 /* The kernel's per-queue drop counters, as two families. */
 static void
 proc_queues(FILE *fp)
@@ -177,6 +199,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 		    (unsigned long long)in->nfq->send_errors);
 		one(fp, "rst_sent_total", "counter", "TCP resets sent for blocked flows.",
 		    (unsigned long long)in->nfq->rst_sent);
+		verdict_latency(fp, in->nfq);
 	}
 	if (in->read_proc)
 		proc_queues(fp);

@@ -64,6 +64,8 @@
 /* Per-thread counters: written by the owning thread only, read by anyone. */
 struct nfq_counters {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
+	uint64_t lat[NFQ_LAT_BUCKETS];   /* receive -> verdict histogram (nfq.h) */
+	uint64_t lat_sum_us;             /* sum of those times */
 };
 
 struct nfq_thread {
@@ -77,6 +79,8 @@ struct nfq_thread {
 	uint8_t             *rbuf;       /* receive buffer, NFQ_RECV_BUFSZ */
 	uint32_t             batch_id;   /* highest accepted id not yet answered */
 	unsigned             batch_n;    /* how many accepts that batch covers */
+	uint64_t             batch_t0;   /* arrival of the batch's oldest packet, monotonic ns */
+	uint64_t             rx_t0;      /* arrival of the datagram being handled, monotonic ns */
 	struct nfq_counters  cnt;        /* see above */
 	struct pkt           pkt;        /* decoded packet the callback fills */
 	char                 sbuf[NFQ_SEND_BUFSZ]; /* verdict message */
@@ -119,6 +123,68 @@ now_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Monotonic nanoseconds, for the receive -> verdict timing. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Upper bound (us) of histogram bucket b. */
+static uint64_t
+lat_bound(unsigned b)
+{
+	return b < NFQ_LAT_LINEAR ? b + 1 : (uint64_t)NFQ_LAT_LINEAR << (b - NFQ_LAT_LINEAR + 1);
+}
+
+/* Count one receive -> verdict time, from t0 to now. */
+static void
+lat_note(struct nfq_thread *t, uint64_t t0)
+{
+	uint64_t us = (mono_ns() - t0) / 1000u;
+	unsigned b;
+
+	if (us < NFQ_LAT_LINEAR) {
+		b = (unsigned)us;
+	} else {
+		b = NFQ_LAT_LINEAR;
+		for (uint64_t lim = 2 * NFQ_LAT_LINEAR; us >= lim && b < NFQ_LAT_BUCKETS - 1; lim *= 2)
+			b++;
+	}
+	__atomic_fetch_add(&t->cnt.lat[b], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->cnt.lat_sum_us, us, __ATOMIC_RELAXED);
+}
+
+uint64_t
+nfq_latency_below(const struct nfq_stats *st, uint64_t le)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < NFQ_LAT_BUCKETS - 1 && lat_bound(b) <= le; b++)
+		n += st->lat[b];
+	return n;
+}
+
+uint64_t
+nfq_latency_us(const struct nfq_stats *st, double q)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
+		total += st->lat[b];
+	if (total == 0)
+		return 0;
+	for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++) {
+		seen += st->lat[b];
+		if ((double)seen >= q * (double)total)
+			return lat_bound(b);
+	}
+	return lat_bound(NFQ_LAT_BUCKETS - 1);
 }
 
 /* Send a config message with NLM_F_ACK and wait for the kernel's answer. */
@@ -274,6 +340,7 @@ batch_flush(struct nfq_thread *t)
 	else {
 		CNT_ADD(t, batches, 1);
 		CNT_ADD(t, verdicts, t->batch_n);
+		lat_note(t, t->batch_t0);
 	}
 	t->batch_n = 0;
 }
@@ -298,8 +365,10 @@ verdict_one(struct nfq_thread *t, uint32_t id, int verdict, int set_mark,
 	}
 	if (mnl_socket_sendto(t->nl, nlh, nlh->nlmsg_len) < 0)
 		CNT_ADD(t, send_errors, 1);
-	else
+	else {
 		CNT_ADD(t, verdicts, 1);
+		lat_note(t, t->rx_t0);
+	}
 }
 
 /* Handle one NFQNL_MSG_PACKET. */
@@ -341,6 +410,8 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 	switch (v) {
 	case NFQ_ACCEPT:
 		t->batch_id = id;
+		if (t->batch_n == 0)
+			t->batch_t0 = t->rx_t0;
 		if (++t->batch_n >= NFQ_BATCH_MAX)
 			batch_flush(t);
 		break;
@@ -431,6 +502,7 @@ queue_thread(void *arg)
 			}
 			if (n == 0)
 				break;
+			t->rx_t0 = mono_ns();
 			datagram(t, (size_t)n);
 		}
 		batch_flush(t);
@@ -528,5 +600,8 @@ nfq_get_stats(const struct nfq *q, struct nfq_stats *st)
 		st->send_errors += __atomic_load_n(&k->send_errors,
 		    __ATOMIC_RELAXED);
 		st->rst_sent += __atomic_load_n(&k->rst_sent, __ATOMIC_RELAXED);
+		for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
+			st->lat[b] += __atomic_load_n(&k->lat[b], __ATOMIC_RELAXED);
+		st->lat_sum_us += __atomic_load_n(&k->lat_sum_us, __ATOMIC_RELAXED);
 	}
 }

@@ -41,9 +41,26 @@ struct nfq_conf {
 	void  *arg;               /* passed to thread_init */
 };
 
+/* Time from a packet's arrival in userspace (its recv returned) to its
+ * verdict's send: 1 us buckets up to NFQ_LAT_LINEAR us, then doubling
+ * buckets, the last one open-ended. A batch of ACCEPTs counts once, with
+ * its oldest packet's time. */
+#define NFQ_LAT_LINEAR  128
+#define NFQ_LAT_BUCKETS (NFQ_LAT_LINEAR + 16)
+
 struct nfq_stats {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
+	uint64_t lat[NFQ_LAT_BUCKETS];  /* receive -> verdict, see above */
+	uint64_t lat_sum_us;            /* their sum, microseconds */
 };
+
+/* The q-quantile (0..1) of the receive -> verdict time, in microseconds
+ * (a bucket's upper bound); 0 when nothing was measured. */
+uint64_t nfq_latency_us(const struct nfq_stats *st, double q);
+
+/* How many measured times were below le microseconds (le a bucket bound:
+ * 1..NFQ_LAT_LINEAR, or NFQ_LAT_LINEAR times a power of two). */
+uint64_t nfq_latency_below(const struct nfq_stats *st, uint64_t le);
 
 /* Open the queues; 0 or -1 with errno and a message in err. After it
  * returns 0, the caller may drop privileges (CAP_NET_ADMIN and CAP_NET_RAW
