@@ -258,7 +258,11 @@ mode_stop() {   # mode_stop A|B|C
 		stop_pid "$MODE_PID"
 		"$RULES" del "$QUEUES" "$MARK" $NS_GW
 		QUEUED=$(grep 'stats: nfq' "$MODE_LOG" | tail -n 1 |
-		    sed -n 's/.*received=\([0-9]*\).*/\1/p') ;;
+		    sed -n 's/.*received=\([0-9]*\).*/\1/p')
+		# the gateway's own receive -> verdict time (cross-check of the RTTs)
+		grep 'stats: nfq' "$MODE_LOG" | tail -n 1 |
+		    sed -n 's/.*verdict_us_p50=\([0-9]*\) verdict_us_p99=\([0-9]*\).*/\1 \2/p' \
+		    >>"$WORK/gw_verdict_us" ;;
 	C)
 		stop_pid "$MODE_PID"
 		naive_rules -D
@@ -429,3 +433,7 @@ R=$(ratio "$G_B" "$G_A")
 say "   bulk throughput >= 0.95 x plain forwarding:  $R x ($G_B / $G_A Gbit/s): $(verdict_ge "$R" 0.95)"
 D=$(half_diff "$P99_B" "$P99_A")
 say "   p99 added latency per queued packet < 100 us: $D us ((${P99_B} - ${P99_A}) / 2): $(verdict_lt "$D" 100)"
+if [ -s "$WORK/gw_verdict_us" ]; then
+	say "   cross-check, the gateway's own receive -> verdict time per round (p50 / p99 us, bucket bounds):" \
+	    "$(awk '{ printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $2 }' "$WORK/gw_verdict_us")"
+fi
