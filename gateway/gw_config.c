@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../inspect/hsbuf.h"
 #include "../policy/pol_domain.h"
 #include "gw_config.h"
 #include "gw_polsrc.h"
@@ -469,7 +470,8 @@ static int
 ld_engine(struct ld *l, const config_setting_t *s)
 {
 	static const char *const known[] = { "max_flows", "pool_chunks",
-	    "idle_timeout", "fallback_window", "fallback_entries", NULL };
+	    "idle_timeout", "fallback_window", "fallback_entries", "hs_buffers",
+	    "dns_names", NULL };
 	struct gw_engine_conf *e = &l->c->engine;
 
 	if (need_group(l, s, "engine") == -1)
@@ -479,7 +481,9 @@ ld_engine(struct ld *l, const config_setting_t *s)
 	    opt_u32(l, s, "engine", "pool_chunks", 1, 1 << 22, &e->pool_chunks) == -1 ||
 	    opt_u32(l, s, "engine", "idle_timeout", 1, 7 * 86400, &e->idle_timeout_s) == -1 ||
 	    opt_u32(l, s, "engine", "fallback_window", 0, 7 * 86400, &e->fallback_window_s) == -1 ||
-	    opt_u32(l, s, "engine", "fallback_entries", 0, 1 << 24, &e->fallback_entries) == -1)
+	    opt_u32(l, s, "engine", "fallback_entries", 0, 1 << 24, &e->fallback_entries) == -1 ||
+	    opt_u32(l, s, "engine", "hs_buffers", 0, HSBUF_MAX, &e->hs_buffers) == -1 ||
+	    opt_u32(l, s, "engine", "dns_names", 1, 1 << 24, &e->names_entries) == -1)
 		return -1;
 	return 0;
 }
