@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "gw_sandbox.h"
 
@@ -97,9 +98,29 @@ gw_sandbox_enter(char *err, size_t errlen)
 	/* prctl only to name threads */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, setname);
+	/* New sockets only to reach a syslog collector again (the local socket,
+	 * or TCP/UDP to a remote one) after it went away; raw, packet and
+	 * netlink sockets stay forbidden. The raw sockets for RSTs were opened
+	 * before the sandbox, so this adds little a compromised process could
+	 * not already do. */
+	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
+	for (size_t i = 0; rc == 0 && i < sizeof(families) / sizeof(families[0]); i++) {
+		struct scmp_arg_cmp fam = { .arg = 0, .op = SCMP_CMP_EQ,
+			.datum_a = (scmp_datum_t)families[i], .datum_b = 0 };
+		/* the type's low bits (SOCK_CLOEXEC and friends sit above) */
+		struct scmp_arg_cmp stream = { .arg = 1, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = 0xf, .datum_b = SOCK_STREAM };
+		struct scmp_arg_cmp dgram = { .arg = 1, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = 0xf, .datum_b = SOCK_DGRAM };
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, fam, stream);
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, fam, dgram);
+	}
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
 	if (rc != 0) {
 		seccomp_release(ctx);
-		return fail(err, errlen, "clone/prctl rules", rc);
+		return fail(err, errlen, "clone/prctl/socket rules", rc);
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
