@@ -7,8 +7,9 @@
  * are non-blocking, a message the socket could only take in part keeps its
  * rest in a small pending buffer sent first next time, and while that is
  * pending new messages are dropped (counted). A broken TCP connection is
- * reconnected at most every GW_SYSLOG_RETRY_S seconds, unless the sandbox
- * forbids new sockets. Must not log: it may run on the packet path.
+ * reconnected at most every GW_SYSLOG_RETRY_S seconds (the sandbox allows
+ * TCP, UDP and unix sockets for that). Must not log: it may run on the
+ * packet path.
  */
 #include <errno.h>
 #include <fcntl.h>
