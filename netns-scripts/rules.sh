@@ -8,11 +8,16 @@
 # stays on one queue). MARK is the bypass bit (nfqueue.bypass_mark, default
 # 0x10000). NETNS defaults to stg-gw; "-" means the current namespace (an
 # operator's router). PORTS (environment, default "25") lists the SMTP ports.
+# PUREACK=0 (environment) queues pure ACKs too (by default they skip the
+# queue: they carry nothing to inspect).
 # DNS=1 (environment) also queues DNS answers (UDP source port 53) so the
 # gateway learns which MX name each server address was looked up as; they
 # are always accepted, never held.
 #
-# mangle FORWARD:     -p tcp --dport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
+# mangle FORWARD:     pure ACKs (flags exactly ACK, no payload: the u32 match checks
+#                     the IP length against the header lengths, for TCP headers of 20
+#                     and 32 bytes) -j RETURN: nothing in them to inspect
+#                     -p tcp --dport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
 #                     -p tcp --sport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
 # mangle POSTROUTING: -m mark --mark M/M -j CONNMARK --save-mark --nfmask M --ctmask M
 #
@@ -71,7 +76,30 @@ add|del) ;;
 *) usage ;;
 esac
 
+# pure_ack TOOL PORT-MATCH: pure ACKs of that port skip the queue. The
+# u32 tests are exact (IP header 20 bytes / IPv6 without extension
+# headers, total length = headers only), so a segment with even one byte
+# of payload is still queued: nothing an attacker sends can slip past.
+pure_ack() {
+	tool=$1; shift
+	for doff in 5 8; do
+		hl=$((doff * 4))
+		if [ "$tool" = iptables ]; then
+			u="0>>24&0xF=5&&0&0xFFFF=$((20 + hl))&&32>>28=$doff"
+		else
+			u="4>>16=$hl&&4>>8&0xFF=6&&52>>28=$doff"
+		fi
+		rule "$tool" FORWARD -p tcp "$@" --tcp-flags ALL ACK -m u32 --u32 "$u" -j RETURN
+	done
+}
+
 for tool in iptables ip6tables; do
+	if [ "${PUREACK:-1}" = 1 ] || [ "$op" = del ]; then
+		for port in $PORTS; do
+			pure_ack $tool --dport "$port"
+			pure_ack $tool --sport "$port"
+		done
+	fi
 	for port in $PORTS; do
 		# shellcheck disable=SC2086
 		rule $tool FORWARD -p tcp --dport "$port" -m connmark ! --mark "$mark/$mark" \
