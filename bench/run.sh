@@ -165,6 +165,33 @@ for n in $FLOWS; do
 	LAST_BPF=$(awk -v r="$rss" -v b="$BASE" -v n="$n" 'BEGIN { printf "%.0f", (r - b) * 1024 / n }')
 done
 rm -f "$TMP/syn.pcap"
+
+# Policy state: the full EFF list (found beside the project, as CI lays
+# shared/ out) and 100 000 learned pins read from a file.
+echo "== memory: policy state (one-flow capture)"
+"$GEN" -k syn -n 1 "$TMP/one.pcap" 2>/dev/null
+pol_rss() {   # pol_rss CONF-TEXT
+	printf '%s\n' "$1" >"$TMP/pol.conf"
+	/usr/bin/time -v "$GW" -c "$TMP/pol.conf" -r "$TMP/one.pcap" -l /dev/null \
+		2>"$TMP/time.out" >/dev/null
+	sed -n 's/.*Maximum resident set size (kbytes): //p' "$TMP/time.out"
+}
+awk 'BEGIN { print "# 100000 pins"; for (i = 0; i < 100000; i++)
+	printf "v1 198.%d.%d.%d mx%d.example.net 1795000000 1795800000\n",
+	    18 + int(i / 62500), int(i / 250) % 250, i % 250 + 1, i }' \
+	>"$TMP/pins100k"
+P0=$(pol_rss 'policy = { default = { mode = "testing"; }; };')
+EFF=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/eff-starttls-policy.json
+if [ -f "$EFF" ]; then
+	P1=$(pol_rss "policy = { eff_list = \"$EFF\"; };")
+	echo "   full EFF list (926 domains, with the CA store it brings): $P1 KiB ($((P1 - P0)) KiB over $P0)"
+else
+	echo "   full EFF list: $EFF not found, not measured"
+fi
+cp "$TMP/pins100k" "$TMP/pins"
+P2=$(pol_rss "policy = { pins = { file = \"$TMP/pins\"; max = 200000; }; };")
+echo "   100 000 learned pins: $P2 KiB ($((P2 - P0)) KiB over $P0, $(( (P2 - P0) * 1024 / 100000 )) B per pin)"
+rm -f "$TMP/one.pcap" "$TMP/pins" "$TMP/pins100k"
 echo "== memory targets"
 echo "   <= 256 B per flow (N=$LAST_N): $LAST_BPF B: $(verdict "$LAST_BPF" 256)"
 if [ "$LAST_N" = 1000000 ]; then
