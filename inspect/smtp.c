@@ -209,8 +209,11 @@ plaintext_rcpt(struct smtp *s, struct smtp_out *out)
 	decide(s, out, SMTP_PH_PLAIN);
 }
 
+/* rcpt_hash while the address ended (at '>') without an '@'. */
+#define SMTP_RCPT_CLOSED 1
+
 /* Hash the domain of a RCPT line's address as its bytes stream by: the
- * part after the last '@', up to '>' or a space. */
+ * part after the last '@' of the address, up to '>' (or a space). */
 static void
 rcpt_domain(struct smtp *s, const uint8_t *p, size_t n, size_t pos)
 {
@@ -219,14 +222,21 @@ rcpt_domain(struct smtp *s, const uint8_t *p, size_t n, size_t pos)
 
 		if (pos < 5 || c == '\r')
 			continue;
+		if (s->rcpt_hash == SMTP_RCPT_CLOSED)
+			return;   /* the address ended without a domain: what follows are parameters */
 		if (c == '@') {
 			s->flags |= SMTP_F_RDOM;
 			s->flags &= (uint16_t)~SMTP_F_RDOT;
 			s->rcpt_hash = SMTP_NAME_HASH_INIT;
-		} else if (c == '>' || c == ' ' || c == '\t') {
+		} else if (c == '>' || ((c == ' ' || c == '\t') && (s->flags & SMTP_F_RDOM))) {
+			/* The address is complete: parameters after it
+			 * (ORCPT=rfc822;a@b) are not the recipient. */
 			if (s->flags & SMTP_F_RDOM)
 				s->flags |= SMTP_F_RCPT;
+			else
+				s->rcpt_hash = SMTP_RCPT_CLOSED;
 			s->flags &= (uint16_t)~(SMTP_F_RDOM | SMTP_F_RDOT);
+			return;
 		} else if (s->flags & SMTP_F_RDOM) {
 			if (s->flags & SMTP_F_RDOT) {
 				s->rcpt_hash = (s->rcpt_hash ^ '.') * SMTP_NAME_HASH_PRIME;

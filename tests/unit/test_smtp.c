@@ -850,6 +850,9 @@ test_defer_rcpt(void **state)
 		{ "RCPT TO:<bob@Example.NET.>\r\n", "example.net" },
 		{ "rcpt to:<\"a@b\"@lists.example.org> NOTIFY=NEVER\r\n", "lists.example.org" },
 		{ "RCPT TO:<postmaster>\r\n", NULL },
+		{ "RCPT TO:<carol@Example.NET> ORCPT=rfc822;carol@other.example\r\n", "example.net" },
+		{ "RCPT TO:<postmaster> ORCPT=rfc822;postmaster@other.example\r\n", NULL },
+		{ "RCPT TO: <dave@lists.example.org>\r\n", "lists.example.org" },
 	};
 	(void)state;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
