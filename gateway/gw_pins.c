@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gw_file.h"
 #include "gw_pins.h"
 
 /* A pins file larger than this is not ours: refuse rather than read it. */
@@ -56,35 +57,16 @@ int
 gw_pins_load(struct gw_pins *g, char *err, size_t errlen)
 {
 	char perr[256];
-	struct stat sb;
+	size_t len;
 	char *buf;
-	ssize_t r;
-	size_t got = 0;
-	int fd, rc;
+	int rc;
 
 	if (g->path[0] == '\0')
 		return 0;
-	if ((fd = open(g->path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", g->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > GW_PINS_FILE_MAX) {
-		snprintf(err, errlen, "%s: not a pins file (not regular, or too large)", g->path);
-		close(fd);
-		return -1;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", g->path);
-		close(fd);
-		return -1;
-	}
-	while (got < (size_t)sb.st_size && (r = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
-		got += (size_t)r;
-	close(fd);
+	if ((buf = gw_read_file(g->path, GW_PINS_FILE_MAX, &len, NULL, err, errlen)) == NULL)
+		return errno == ENOENT ? 0 : -1;   /* no file yet: no pins yet */
 	pthread_mutex_lock(&g->lock);
-	rc = pol_pins_parse(g->t, buf, got, NULL, perr, sizeof(perr));
+	rc = pol_pins_parse(g->t, buf, len, NULL, perr, sizeof(perr));
 	pthread_mutex_unlock(&g->lock);
 	free(buf);
 	if (rc == -1) {

@@ -3,56 +3,19 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "../policy/pol_mx.h"
 #include "../policy/pol_sts.h"
+#include "gw_file.h"
 #include "gw_polsrc.h"
 
 /* An MTA-STS policy is a few hundred bytes; RFC 8461 3.3 lets a sender
  * refuse more than 64 KiB. */
 #define GW_STS_FILE_MAX (64u * 1024)
-
-/* Read a whole regular file of at most max bytes; NULL with err. */
-static char *
-read_file(const char *path, size_t max, size_t *len, struct stat *sb, char *err, size_t errlen)
-{
-	char *buf;
-	size_t got = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((size_t)sb->st_size > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-		close(fd);
-		return NULL;
-	}
-	if ((buf = malloc((size_t)sb->st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		close(fd);
-		return NULL;
-	}
-	while (got < (size_t)sb->st_size && (r = read(fd, buf + got, (size_t)sb->st_size - got)) > 0)
-		got += (size_t)r;
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
-	return buf;
-}
 
 int
 gw_polsrc_eff(struct pol_domain *d, const char *path, int64_t now, int64_t prev_ts,
@@ -66,7 +29,7 @@ gw_polsrc_eff(struct pol_domain *d, const char *path, int64_t now, int64_t prev_
 	char *buf;
 	int rc;
 
-	if ((buf = read_file(path, POL_EFF_MAX_BYTES, &len, &sb, err, errlen)) == NULL)
+	if ((buf = gw_read_file(path, POL_EFF_MAX_BYTES, &len, &sb, err, errlen)) == NULL)
 		return -1;
 	rc = pol_eff_load(d, buf, len, &o, info, w, perr, sizeof(perr));
 	free(buf);
@@ -98,7 +61,7 @@ gw_polsrc_sts_dir(struct pol_domain *d, const char *dir, int64_t now, size_t *n,
 		if (pol_sts_file_domain(de->d_name, domain, sizeof(domain)) == -1)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((buf = read_file(path, GW_STS_FILE_MAX, &len, &sb, ferr, sizeof(ferr))) == NULL) {
+		if ((buf = gw_read_file(path, GW_STS_FILE_MAX, &len, &sb, ferr, sizeof(ferr))) == NULL) {
 			pol_warn(w, "%s", ferr);
 			continue;
 		}
