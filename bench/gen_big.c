@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../inspect/csum.h"
+#include "../inspect/wire.h"
 
 /* 2026-11-28 12:00:00 UTC, as the fixtures. */
 #define BIG_T0_SEC      1795867200u
@@ -457,20 +458,6 @@ sess_free(struct sess *ss)
 
 /* ------------------------------------------------------------------ */
 /* Packets                                                             */
-
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 /* Write one segment from side `from` with seq, flags and n payload bytes. */
 static void

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../../inspect/csum.h"
+#include "../../inspect/wire.h"
 
 /* 2026-11-28 12:00:00 UTC, as gen_fixtures. */
 #define GEN_T0_SEC      1795867200u
@@ -119,20 +120,6 @@ fnv1a(const char *s)
 		h *= 16777619u;
 	}
 	return h;
-}
-
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
 }
 
 /* Write one Ethernet frame carrying ip[0..n). */

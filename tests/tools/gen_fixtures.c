@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../../inspect/csum.h"
+#include "../../inspect/wire.h"
 
 /* 2026-11-28 12:00:00 UTC: every capture starts here. */
 #define GEN_T0_SEC      1795867200u
@@ -737,22 +738,6 @@ struct gen {
 	int writing;         /* 0 while skipping (midstream pickup) */
 	unsigned packets;    /* written, for the summary */
 };
-
-/* Store a big-endian 16-bit value. */
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Store a big-endian 32-bit value. */
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 /* Write one TCP segment from side `from`, with the peer's nxt as ack. */
 static void

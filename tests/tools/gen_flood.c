@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../inspect/csum.h"
+#include "../../inspect/wire.h"
 
 #define GEN_T0_SEC 1795867200u
 #define MSS        1448u
@@ -46,20 +47,6 @@ die(const char *what)
 {
 	fprintf(stderr, "gen_flood: %s\n", what);
 	exit(1);
-}
-
-static void
-put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
 }
 
 /* Write one segment from side `from` (0 client, 1 server). */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../inspect/csum.h"
+#include "../../inspect/wire.h"
 
 #define MK_MAX_FRAME 1600
 
@@ -28,20 +29,6 @@ struct frame {
 
 static struct frame frames[16];
 static unsigned nframes;
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Append an Ethernet/IPv4/TCP frame; to_server picks the direction. */
 static void
