@@ -17,24 +17,9 @@
 
 #include "nfq_rst.h"
 #include "../inspect/csum.h"
+#include "../inspect/wire.h"
 
 #define RST_TTL 64   /* a fresh TTL: the reset may travel as far as the peer */
-
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = v >> 8;
-	b[1] = v & 0xff;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = v >> 24;
-	b[1] = (v >> 16) & 0xff;
-	b[2] = (v >> 8) & 0xff;
-	b[3] = v & 0xff;
-}
 
 int
 nfq_rst_open(struct nfq_rst *r)
