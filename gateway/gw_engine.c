@@ -53,6 +53,12 @@ struct gw_engine {
 	const struct gw_x509_store *x509; /* trust anchors (not owned), NULL = no checks */
 	struct gw_evidence   *evid;   /* evidence pcap writer (not owned), NULL = off */
 	struct gw_stats       st;     /* counters */
+	/* The datagram being inspected, when the caller lets us change it
+	 * (inline); NULL otherwise. */
+	const uint8_t        *frame;
+	uint8_t              *wframe;
+	size_t                framelen;
+	int                   rewritten; /* wframe was changed */
 };
 
 /* What the deliver callback needs to reach the SMTP machine. */
@@ -641,11 +647,34 @@ push_payload(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
 	r = tcp_reasm_push(e->pool, h, p->seq, p->payload, u - 1, deliver, d);
 	if (smtp_decided(&f->smtp) || h->next_seq != p->seq + u - 1)
 		return r;
-	h->next_seq++; /* the urgent byte: not part of the stream */
+	tcp_half_skip(e->pool, h, p->payload + u - 1, 1); /* the urgent byte: not part of the stream */
 	if (u < p->payload_len)
 		r |= tcp_reasm_push(e->pool, h, p->seq + u, p->payload + u, p->payload_len - u,
 		    deliver, d);
 	return r;
+}
+
+/* Inline: make a segment that repeats bytes already inspected carry the
+ * first copy's bytes, so the receiver cannot be shown other ones (first
+ * copy wins, the same rule tcp_reasm keeps). Returns TCP_R_CONFLICT when
+ * the segment was changed. Offline (no writable frame) tcp_reasm_push()
+ * reports the same conflict itself. */
+static int
+first_copy(struct gw_engine *e, const struct tcp_half *h, const struct pkt *p)
+{
+	uintptr_t base = (uintptr_t)e->frame, l4 = (uintptr_t)p->l4;
+
+	if (e->wframe == NULL || p->l4 == NULL || l4 < base ||
+	    l4 - base + p->l4_len > e->framelen || p->payload_len != p->payload_wire_len ||
+	    !(h->flags & TCP_HALF_ISN))
+		return 0; /* not ours to change (reassembled fragments), or cut short */
+	if (tcp_reasm_first_copy(e->pool, h, p->seq,
+	    e->wframe + ((uintptr_t)p->payload - base), p->payload_len) == 0)
+		return 0;
+	pkt_tcp_csum_write(p, e->wframe + (l4 - base));
+	e->rewritten = 1;
+	e->st.rewritten++;
+	return TCP_R_CONFLICT;
 }
 
 /* Inspect one packet of a flow under inspection. */
@@ -678,7 +707,7 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		if (!(h->flags & TCP_HALF_ISN))
 			tcp_half_init(h, p->seq); /* SYN-ACK not seen: start at the first byte */
 		f->state = FLOW_ST_INSPECT;
-		int r = push_payload(e, f, dir, p, &d);
+		int r = first_copy(e, h, p) | push_payload(e, f, dir, p, &d);
 		if (r & TCP_R_CONFLICT)
 			smtp_raise(&f->smtp, &out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
 			    "client retransmitted bytes that differ from the first copy" :
@@ -735,6 +764,23 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		return GW_V_BYPASS;
 	}
 	return GW_V_ACCEPT;
+}
+
+enum gw_verdict
+gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len, uint64_t ts_us,
+    struct pkt *p, int *rewritten)
+{
+	enum gw_verdict v;
+
+	e->frame = ip;
+	e->wframe = ip;
+	e->framelen = len;
+	e->rewritten = 0;
+	v = gw_engine_packet(e, PKT_LINK_RAW, ip, len, ts_us, p);
+	*rewritten = e->rewritten && (v == GW_V_ACCEPT || v == GW_V_BYPASS);
+	e->frame = NULL;
+	e->wframe = NULL;
+	return v;
 }
 
 enum gw_verdict

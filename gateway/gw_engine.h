@@ -68,6 +68,7 @@ struct gw_stats {
 	uint64_t bad_checksum;            /* segments of inspected flows ignored: wrong TCP checksum */
 	uint64_t bad_rst;                 /* RST/FIN ignored: not at the expected sequence (RFC 5961) */
 	uint64_t urgent;                  /* urgent bytes removed from inspected streams */
+	uint64_t rewritten;               /* inline: segments forwarded with their first copy's bytes */
 	uint64_t tls_versions[5];         /* decided TLS sessions by version: SSLv3, 1.0 .. 1.3 */
 	uint64_t certs_checked;           /* server certificates checked */
 	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */
@@ -120,6 +121,16 @@ void gw_engine_set_evidence(struct gw_engine *e, struct gw_evidence *ev);
  */
 enum gw_verdict gw_engine_packet(struct gw_engine *e, int linktype,
     const uint8_t *frame, size_t caplen, uint64_t ts_us, struct pkt *p);
+
+/*
+ * Inline: as gw_engine_packet() on a raw IP datagram the caller will
+ * forward, which may change it. A segment that repeats inspected bytes
+ * with different ones (an overlap or retransmission attack) is rewritten
+ * in place to the first copy, TCP checksum recomputed, and *rewritten set:
+ * the receiver then gets exactly the stream that was inspected.
+ */
+enum gw_verdict gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len,
+    uint64_t ts_us, struct pkt *p, int *rewritten);
 
 /* Expire flows idle longer than the timeout (call now and then). */
 void gw_engine_expire(struct gw_engine *e, uint64_t now_us);

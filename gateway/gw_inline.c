@@ -206,12 +206,12 @@ gwi_thread_fini(void *tctx)
 
 /* nfq packet: the engine decides, we translate. */
 static enum nfq_verdict
-gwi_packet(void *tctx, const uint8_t *ip, size_t len, uint64_t ts_us,
-    struct pkt *p)
+gwi_packet(void *tctx, uint8_t *ip, size_t len, uint64_t ts_us,
+    struct pkt *p, int *changed)
 {
 	struct gw_thread *t = tctx;
 
-	switch (gw_engine_packet(t->e, PKT_LINK_RAW, ip, len, ts_us, p)) {
+	switch (gw_engine_packet_inline(t->e, ip, len, ts_us, p, changed)) {
 	case GW_V_BYPASS:
 		return NFQ_BYPASS;
 	case GW_V_DROP:
@@ -276,6 +276,7 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->bad_checksum += b->bad_checksum;
 	a->bad_rst += b->bad_rst;
 	a->urgent += b->urgent;
+	a->rewritten += b->rewritten;
 	for (i = 0; i < sizeof a->tls_versions / sizeof a->tls_versions[0]; i++)
 		a->tls_versions[i] += b->tls_versions[i];
 	a->certs_checked += b->certs_checked;
@@ -389,14 +390,14 @@ write_stats(struct daemon *d, int final)
 	write_metrics_from(d, &sum, &ev);
 	nfq_get_stats(d->nfq, &ns);
 	log_info("%sstats: nfq received=%llu verdicts=%llu batches=%llu "
-	    "enobufs=%llu send_errors=%llu rst_sent=%llu verdict_us_p50=%llu "
+	    "enobufs=%llu send_errors=%llu rst_sent=%llu changed=%llu verdict_us_p50=%llu "
 	    "verdict_us_p99=%llu; engine packets=%llu "
 	    "bypass=%llu block=%llu tls=%llu plaintext=%llu midstream=%llu",
 	    final ? "final " : "",
 	    (unsigned long long)ns.received, (unsigned long long)ns.verdicts,
 	    (unsigned long long)ns.batches, (unsigned long long)ns.enobufs,
 	    (unsigned long long)ns.send_errors, (unsigned long long)ns.rst_sent,
-	    (unsigned long long)nfq_latency_us(&ns, 0.5),
+	    (unsigned long long)ns.changed, (unsigned long long)nfq_latency_us(&ns, 0.5),
 	    (unsigned long long)nfq_latency_us(&ns, 0.99),
 	    (unsigned long long)sum.packets,
 	    (unsigned long long)sum.verdicts[GW_V_BYPASS],

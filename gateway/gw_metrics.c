@@ -199,6 +199,9 @@ body(FILE *fp, const struct gw_metrics_in *in)
 		    (unsigned long long)in->nfq->send_errors);
 		one(fp, "rst_sent_total", "counter", "TCP resets sent for blocked flows.",
 		    (unsigned long long)in->nfq->rst_sent);
+		one(fp, "nfq_changed_total", "counter",
+		    "Packets forwarded rewritten to the bytes first inspected.",
+		    (unsigned long long)in->nfq->changed);
 		verdict_latency(fp, in->nfq);
 	}
 	if (in->read_proc)

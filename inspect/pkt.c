@@ -447,6 +447,25 @@ pkt_tcp_csum_ok(const struct pkt *p)
 	return csum_fold(csum_add(sum, p->l4, tcplen)) == 0;
 }
 
+void
+pkt_tcp_csum_write(const struct pkt *p, uint8_t *tcp)
+{
+	size_t alen = p->af == 4 ? 4 : 16;
+	uint32_t sum, tcplen = p->l4_len;
+	uint16_t c;
+
+	tcp[16] = 0;
+	tcp[17] = 0;
+	sum = csum_add(0, p->src.a, alen);
+	sum = csum_add(sum, p->dst.a, alen);
+	sum += PKT_PROTO_TCP;
+	sum += tcplen & 0xffff;
+	sum += tcplen >> 16;
+	c = csum_fold(csum_add(sum, tcp, tcplen));
+	tcp[16] = (uint8_t)(c >> 8);
+	tcp[17] = (uint8_t)c;
+}
+
 int
 pkt_addr_cmp(uint8_t af, const struct pkt_addr *x, const struct pkt_addr *y)
 {

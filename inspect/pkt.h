@@ -92,6 +92,9 @@ const char *pkt_status_name(int status);
  * A capture taken on a host that offloads checksums shows its own outgoing
  * packets with wrong ones: the caller decides whether to trust the answer. */
 int pkt_tcp_csum_ok(const struct pkt *p);
+/* Write the full TCP checksum of p's segment into tcp, a writable copy of
+ * p->l4 (after its payload was changed). */
+void pkt_tcp_csum_write(const struct pkt *p, uint8_t *tcp);
 
 /* Compare two addresses of family af; like memcmp. */
 int pkt_addr_cmp(uint8_t af, const struct pkt_addr *x, const struct pkt_addr *y);

@@ -158,6 +158,66 @@ emit(struct tcp_pool *pool, struct tcp_half *h, const uint8_t *p, uint32_t n,
 	return deliver(ctx, p, n);
 }
 
+void
+tcp_half_skip(struct tcp_pool *pool, struct tcp_half *h, const uint8_t *p, uint32_t n)
+{
+	hist_record(pool, h, p, n);
+	h->next_seq += n;
+}
+
+/* Copy src over dst where they differ; returns the bytes changed. */
+static uint32_t
+overwrite(uint8_t *dst, const uint8_t *src, uint32_t n)
+{
+	uint32_t changed = 0;
+
+	for (uint32_t j = 0; j < n; j++)
+		if (dst[j] != src[j]) {
+			dst[j] = src[j];
+			changed++;
+		}
+	return changed;
+}
+
+uint32_t
+tcp_reasm_first_copy(const struct tcp_pool *pool, const struct tcp_half *h,
+    uint32_t seq, uint8_t *data, uint32_t len)
+{
+	uint32_t changed = 0;
+
+	/* Below next_seq: the remembered delivered bytes, a ring. */
+	if (h->hist != 0 && len > 0 && tcp_seq_lt(seq, h->next_seq)) {
+		uint32_t lo = h->next_seq - h->hist_len, from = 0, to = h->next_seq - seq;
+		const uint8_t *ring = pool->c[h->hist].data;
+
+		if (to > len)
+			to = len;
+		if (tcp_seq_lt(seq, lo))
+			from = lo - seq < to ? lo - seq : to;
+		for (uint32_t j = from; j < to; j++)
+			if (data[j] != ring[(seq + j) & TCP_HIST_MASK]) {
+				data[j] = ring[(seq + j) & TCP_HIST_MASK];
+				changed++;
+			}
+	}
+	/* At or beyond next_seq: the buffered chunks (sorted, disjoint). */
+	for (uint32_t i = h->ooo; i != 0; i = pool->c[i].next) {
+		const struct tcp_chunk *c = &pool->c[i];
+		uint32_t a = c->seq, b = c->seq + c->len;
+
+		if (!tcp_seq_lt(a, seq + len))
+			break;
+		if (!tcp_seq_lt(seq, b))
+			continue;
+		if (tcp_seq_lt(a, seq))
+			a = seq;
+		if (tcp_seq_lt(seq + len, b))
+			b = seq + len;
+		changed += overwrite(data + (a - seq), c->data + (a - c->seq), b - a);
+	}
+	return changed;
+}
+
 /* Compare a retransmission of delivered bytes [seq, seq+n) with history.
  * Returns TCP_R_CONFLICT, TCP_R_OLD (nothing verifiable) or 0. */
 static int

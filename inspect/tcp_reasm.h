@@ -75,6 +75,19 @@ void tcp_half_init(struct tcp_half *h, uint32_t next_seq);
 int tcp_reasm_push(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq,
     const uint8_t *data, uint32_t len, tcp_deliver_fn deliver, void *ctx);
 
+/* Inline normalization, before tcp_reasm_push() of the same segment:
+ * overwrite the bytes of [seq, seq+len) that repeat bytes already
+ * delivered (while remembered) or already buffered with those first
+ * copies, so a gateway forwards to the receiver exactly what it inspected.
+ * Returns the number of bytes changed (0: nothing conflicted). */
+uint32_t tcp_reasm_first_copy(const struct tcp_pool *pool, const struct tcp_half *h,
+    uint32_t seq, uint8_t *data, uint32_t len);
+
+/* Step over n in-order bytes at next_seq without delivering them (an
+ * urgent byte the receiver reads apart), remembering them as delivered. */
+void tcp_half_skip(struct tcp_pool *pool, struct tcp_half *h, const uint8_t *p,
+    uint32_t n);
+
 /* Return every chunk the direction holds (keeps next_seq). Also stops
  * history, so later pushes of a decided flow cost nothing. */
 void tcp_half_release(struct tcp_pool *pool, struct tcp_half *h);

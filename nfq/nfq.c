@@ -49,7 +49,8 @@
 /* GSO packets reach 64 KB; the netlink and attribute headers come on top. */
 #define NFQ_RECV_BUFSZ   (0xffff + MNL_SOCKET_BUFFER_SIZE)
 /* Verdict and config messages carry no packet: a page is plenty. */
-#define NFQ_SEND_BUFSZ   8192
+/* A verdict, or one with a changed datagram (up to 64 KiB, GSO) attached. */
+#define NFQ_SEND_BUFSZ   (0xffff + 8192)
 /* Longest run of ACCEPTs answered with one batch verdict: bounds how long
  * an accepted packet waits for its verdict while the socket keeps filling. */
 #define NFQ_BATCH_MAX    64
@@ -63,7 +64,7 @@
 
 /* Per-thread counters: written by the owning thread only, read by anyone. */
 struct nfq_counters {
-	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
+	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent, changed;
 	uint64_t lat[NFQ_LAT_BUCKETS];   /* receive -> verdict histogram (nfq.h) */
 	uint64_t lat_sum_us;             /* sum of those times */
 };
@@ -345,10 +346,11 @@ batch_flush(struct nfq_thread *t)
 	t->batch_n = 0;
 }
 
-/* One verdict for one packet; mark != 0 also writes the bypass bit. */
+/* One verdict for one packet; set_mark also writes the bypass bit; data
+ * (len bytes) replaces the packet when not NULL. */
 static void
 verdict_one(struct nfq_thread *t, uint32_t id, int verdict, int set_mark,
-    uint32_t pkt_mark)
+    uint32_t pkt_mark, const void *data, size_t len)
 {
 	uint32_t bit = t->q->c.bypass_mark;
 	struct nlmsghdr *nlh;
@@ -356,6 +358,10 @@ verdict_one(struct nfq_thread *t, uint32_t id, int verdict, int set_mark,
 
 	nlh = nfq_nlmsg_put(t->sbuf, NFQNL_MSG_VERDICT, t->queue);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	if (data != NULL) {
+		nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
+		CNT_ADD(t, changed, 1);
+	}
 	if (set_mark && bit != 0) {
 		nfq_nlmsg_verdict_put_mark(nlh, pkt_mark | bit);
 		nest = mnl_attr_nest_start(nlh, NFQA_CT);
@@ -380,8 +386,9 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 	struct nfqnl_msg_packet_hdr *ph;
 	enum nfq_verdict v;
 	uint32_t id, mark = 0;
-	const uint8_t *data;
-	size_t len;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int changed = 0;
 
 	memset(attr, 0, sizeof attr);
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
@@ -404,9 +411,14 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 		data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 		memset(&t->pkt, 0, sizeof t->pkt);
-		v = c->packet(t->tctx, data, len, now_us(), &t->pkt);
+		v = c->packet(t->tctx, data, len, now_us(), &t->pkt, &changed);
 	}
 
+	if (changed && (v == NFQ_ACCEPT || v == NFQ_BYPASS)) {
+		batch_flush(t);
+		verdict_one(t, id, NF_ACCEPT, v == NFQ_BYPASS, mark, data, len);
+		return;
+	}
 	switch (v) {
 	case NFQ_ACCEPT:
 		t->batch_id = id;
@@ -417,16 +429,16 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 		break;
 	case NFQ_BYPASS:
 		batch_flush(t);
-		verdict_one(t, id, NF_ACCEPT, 1, mark);
+		verdict_one(t, id, NF_ACCEPT, 1, mark, NULL, 0);
 		break;
 	case NFQ_DROP:
 		batch_flush(t);
-		verdict_one(t, id, NF_DROP, 0, 0);
+		verdict_one(t, id, NF_DROP, 0, 0, NULL, 0);
 		break;
 	case NFQ_BLOCK:
 	default:
 		batch_flush(t);
-		verdict_one(t, id, NF_DROP, 0, 0);
+		verdict_one(t, id, NF_DROP, 0, 0, NULL, 0);
 		if (v == NFQ_BLOCK)
 			CNT_ADD(t, rst_sent,
 			    (uint64_t)nfq_rst_send(&t->q->rst, &t->pkt));
@@ -600,6 +612,7 @@ nfq_get_stats(const struct nfq *q, struct nfq_stats *st)
 		st->send_errors += __atomic_load_n(&k->send_errors,
 		    __ATOMIC_RELAXED);
 		st->rst_sent += __atomic_load_n(&k->rst_sent, __ATOMIC_RELAXED);
+		st->changed += __atomic_load_n(&k->changed, __ATOMIC_RELAXED);
 		for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
 			st->lat[b] += __atomic_load_n(&k->lat[b], __ATOMIC_RELAXED);
 		st->lat_sum_us += __atomic_load_n(&k->lat_sum_us, __ATOMIC_RELAXED);

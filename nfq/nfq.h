@@ -4,7 +4,8 @@
  * nfq_run() opens queues qfirst..qlast, one thread per queue, and calls the
  * caller's packet function for each queued packet (a whole IP datagram),
  * turning its answer into a verdict: runs of ACCEPT are batched, decided
- * connections get the bypass connmark in the verdict itself, BLOCK drops
+ * connections get the bypass connmark in the verdict itself, a datagram
+ * the caller changed is handed back with its verdict, BLOCK drops
  * the packet and forges RSTs to both ends from a raw socket. This module
  * knows nothing of SMTP or policy: it is the gateway's transport.
  */
@@ -33,9 +34,11 @@ struct nfq_conf {
 	/* Per-thread setup: returns that thread's context (NULL = failure). */
 	void *(*thread_init)(void *arg, unsigned queue);
 	void  (*thread_fini)(void *tctx);
-	/* Per packet: ip/len is the datagram, ts_us its arrival time. */
-	enum nfq_verdict (*packet)(void *tctx, const uint8_t *ip, size_t len,
-	    uint64_t ts_us, struct pkt *p);
+	/* Per packet: ip/len is the datagram, ts_us its arrival time. It may
+	 * change the datagram in place (same length) and set *changed: an
+	 * ACCEPT or BYPASS then forwards the changed datagram. */
+	enum nfq_verdict (*packet)(void *tctx, uint8_t *ip, size_t len,
+	    uint64_t ts_us, struct pkt *p, int *changed);
 	/* Called between batches on each thread (reload checks, expiry). */
 	void  (*idle)(void *tctx, uint64_t now_us);
 	void  *arg;               /* passed to thread_init */
@@ -50,6 +53,7 @@ struct nfq_conf {
 
 struct nfq_stats {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
+	uint64_t changed;               /* packets forwarded with changed bytes */
 	uint64_t lat[NFQ_LAT_BUCKETS];  /* receive -> verdict, see above */
 	uint64_t lat_sum_us;            /* their sum, microseconds */
 };

@@ -37,10 +37,10 @@ has(const struct pkt *p, const char *s)
 }
 
 static enum nfq_verdict
-probe_packet(void *tctx, const uint8_t *ip, size_t len, uint64_t ts_us,
-    struct pkt *p)
+probe_packet(void *tctx, uint8_t *ip, size_t len, uint64_t ts_us,
+    struct pkt *p, int *changed)
 {
-	(void)tctx; (void)ts_us;
+	(void)tctx; (void)ts_us; (void)changed;
 	if (pkt_decode_ip(p, ip, len) != PKT_OK)
 		return NFQ_ACCEPT;
 	if (has(p, "BLOCK"))

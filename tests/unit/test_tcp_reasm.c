@@ -641,6 +641,118 @@ test_deliver_stop(void **state)
 	tcp_pool_free(pool);
 }
 
+/* Inline normalization: a retransmission with other bytes is given the
+ * first copy's, from history and from buffered chunks alike. */
+static void
+test_first_copy_rewrites(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(8);
+	struct tcp_half h;
+	uint8_t seg[32];
+	int r;
+
+	(void)state;
+	tcp_half_init(&h, 100);
+	tcp_reasm_push(pool, &h, 100, (const uint8_t *)"250 STARTTLS\r\n", 14, deliver, &sink);
+	/* buffered ahead of a hole: [120, 126) */
+	tcp_reasm_push(pool, &h, 120, (const uint8_t *)"QUIT\r\n", 6, deliver, &sink);
+	/* [110, 124): 4 delivered bytes, 6 in the hole, 4 over the chunk */
+	memcpy(seg, "LS\r\nEHLO xQUXX", 14);
+	assert_int_equal(tcp_reasm_first_copy(pool, &h, 110, seg, 14), 2);
+	assert_memory_equal(seg, "LS\r\nEHLO xQUIT", 14);
+	r = tcp_reasm_push(pool, &h, 110, seg, 14, deliver, &sink);
+	assert_false(r & TCP_R_CONFLICT);
+	/* same bytes: nothing to change */
+	memcpy(seg, "250 STARTTLS", 12);
+	assert_int_equal(tcp_reasm_first_copy(pool, &h, 100, seg, 12), 0);
+	/* a segment below what history remembers is left alone */
+	assert_int_equal(tcp_reasm_first_copy(pool, &h, 50, seg, 10), 0);
+	tcp_half_release(pool, &h);
+	tcp_pool_free(pool);
+}
+
+/* A skipped (urgent) byte is remembered as delivered, not as stale ring. */
+static void
+test_skip_remembered(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(8);
+	struct tcp_half h;
+	uint8_t seg[8];
+
+	(void)state;
+	tcp_half_init(&h, 1);
+	tcp_reasm_push(pool, &h, 1, (const uint8_t *)"STA", 3, deliver, &sink);
+	tcp_half_skip(pool, &h, (const uint8_t *)"!", 1);
+	tcp_reasm_push(pool, &h, 5, (const uint8_t *)"RTTLS", 5, deliver, &sink);
+	assert_int_equal(sink.len, 8);
+	memcpy(seg, "STA!RTTL", 8);
+	assert_int_equal(tcp_reasm_first_copy(pool, &h, 1, seg, 8), 0);
+	assert_false(tcp_reasm_push(pool, &h, 1, seg, 8, deliver, &sink) & TCP_R_CONFLICT);
+	tcp_half_release(pool, &h);
+	tcp_pool_free(pool);
+}
+
+/* The property inline mode rests on: push every segment normalized, in any
+ * order, overlapping, with random bytes: then a receiver (whatever its own
+ * overlap rule, as copies never disagree) holds exactly the stream that
+ * was delivered, and no push reports a conflict. */
+static void
+test_first_copy_receiver_agrees(void **state)
+{
+	enum { LEN = 1200, SEGS = 12 };
+	static uint8_t rcv[LEN], set[LEN], seg[LEN];
+	uint32_t rnd = 12345, isn = 0xfffffd00u; /* wraps inside the stream */
+	int limited_trials = 0;
+
+	(void)state;
+	for (int trial = 0; trial < 300; trial++) {
+		struct tcp_pool *pool = tcp_pool_new(64);
+		struct tcp_half h;
+		int limited = 0;
+
+		memset(&sink, 0, sizeof(sink));
+		memset(set, 0, sizeof(set));
+		tcp_half_init(&h, isn);
+		for (int i = 0; i <= SEGS; i++) {
+			uint32_t off, n;
+
+			rnd = rnd * 1103515245u + 12345u;
+			off = (rnd >> 8) % LEN;
+			n = 1 + (rnd >> 3) % 200;
+			if (i == SEGS) { /* at last the whole stream, to fill every hole */
+				off = 0;
+				n = LEN;
+			}
+			if (off + n > LEN)
+				n = LEN - off;
+			fill(seg, off, n);
+			for (uint32_t j = 0; j < n; j++) { /* an attacker's bytes here and there */
+				rnd = rnd * 1103515245u + 12345u;
+				if ((rnd >> 16) % 4 == 0)
+					seg[j] = (uint8_t)(rnd >> 24);
+			}
+			tcp_reasm_first_copy(pool, &h, isn + off, seg, n);
+			for (uint32_t j = 0; j < n; j++) {
+				if (set[off + j] && !limited) /* (a refused chunk is not remembered) */
+					assert_int_equal(seg[j], rcv[off + j]);
+				rcv[off + j] = seg[j];
+				set[off + j] = 1;
+			}
+			int r = tcp_reasm_push(pool, &h, isn + off, seg, n, deliver, &sink);
+			limited |= r & TCP_R_LIMIT;
+			assert_false(r & TCP_R_CONFLICT);
+		}
+		limited_trials += limited != 0;
+		if (!limited) {
+			assert_int_equal(sink.len, LEN);
+			assert_memory_equal(sink.buf, rcv, LEN);
+		}
+		tcp_half_release(pool, &h);
+		tcp_pool_free(pool);
+	}
+	assert_true(limited_trials < 100); /* most trials check the whole stream */
+}
+
 int
 main(void)
 {
@@ -662,6 +774,9 @@ main(void)
 		cmocka_unit_test_setup(test_wraparound, setup),
 		cmocka_unit_test_setup(test_release_all, setup),
 		cmocka_unit_test_setup(test_deliver_stop, setup),
+		cmocka_unit_test_setup(test_first_copy_rewrites, setup),
+		cmocka_unit_test_setup(test_skip_remembered, setup),
+		cmocka_unit_test_setup(test_first_copy_receiver_agrees, setup),
 	};
 
 	return cmocka_run_group_tests_name("tcp_reasm", tests, NULL, NULL);

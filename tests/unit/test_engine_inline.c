@@ -1,0 +1,233 @@
+/*
+ * test_engine_inline.c - inline, the receiver gets exactly the stream the
+ * gateway inspected: a segment that repeats inspected bytes with other
+ * ones (retransmission or overlap, in order or ahead of a hole) leaves
+ * gw_engine_packet_inline() carrying the first copy's bytes, with a valid
+ * TCP checksum; offline the frame is never touched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gateway/gw_engine.h"
+#include "inspect/csum.h"
+#include "inspect/pkt.h"
+#include "inspect/wire.h"
+#include "policy/pol.h"
+
+#define CLI 0xc6336410u  /* 198.51.100.16 */
+#define SRV 0xcb007119u  /* 203.0.113.25 */
+#define CISN 1000u
+#define SISN 5000u
+
+/* One IPv4/TCP datagram into b; returns its length. */
+static size_t
+segment(uint8_t *b, int to_server, uint32_t seq, uint32_t ack, uint8_t flags,
+    const char *data)
+{
+	size_t n = strlen(data), len = 40 + n;
+	uint32_t sum;
+
+	memset(b, 0, 40);
+	b[0] = 0x45;
+	put16(b + 2, (unsigned)len);
+	b[8] = 64;
+	b[9] = 6;
+	put32(b + 12, to_server ? CLI : SRV);
+	put32(b + 16, to_server ? SRV : CLI);
+	put16(b + 10, csum_fold(csum_add(0, b, 20)));
+	put16(b + 20, to_server ? 40000 : 25);
+	put16(b + 22, to_server ? 25 : 40000);
+	put32(b + 24, seq);
+	put32(b + 28, ack);
+	b[32] = 5 << 4;
+	b[33] = flags;
+	put16(b + 34, 65535);
+	memcpy(b + 40, data, n);
+	sum = csum_add(0, b + 12, 8) + 6 + (uint32_t)(len - 20);
+	put16(b + 36, csum_fold(csum_add(sum, b + 20, len - 20)));
+	return len;
+}
+
+struct run {
+	struct pol *pol;
+	struct gw_engine *e;
+	uint32_t cseq, sseq;   /* next client / server sequence numbers */
+};
+
+static void
+run_start(struct run *r, enum pol_mode mode)
+{
+	struct gw_engine_conf c;
+
+	gw_engine_conf_default(&c);
+	c.max_flows = 64;
+	c.pool_chunks = 64;
+	r->pol = pol_new();
+	assert_non_null(r->pol);
+	pol_set_default(r->pol, mode, 0);
+	r->e = gw_engine_new(&c, r->pol, NULL, 1);
+	assert_non_null(r->e);
+	r->cseq = CISN + 1;
+	r->sseq = SISN + 1;
+}
+
+static void
+run_end(struct run *r)
+{
+	gw_engine_free(r->e);
+	pol_free(r->pol);
+}
+
+/* Send a segment inline; returns the verdict, *rw whether it was changed. */
+static enum gw_verdict
+send_at(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint8_t flags,
+    const char *data, int *rw)
+{
+	struct pkt p;
+	size_t n = segment(b, to_server, seq, to_server ? r->sseq : r->cseq, flags, data);
+
+	return gw_engine_packet_inline(r->e, b, n, 1000000, &p, rw);
+}
+
+/* A normal segment of the dialogue, in order. */
+static void
+say(struct run *r, int to_server, const char *data)
+{
+	uint8_t b[1600];
+	int rw = 1;
+	uint32_t *seq = to_server ? &r->cseq : &r->sseq;
+
+	assert_int_equal(send_at(r, b, to_server, *seq, 0x18, data, &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 0);
+	*seq += (uint32_t)strlen(data);
+}
+
+/* Handshake and the cleartext phase up to the client's STARTTLS turn. */
+static void
+dialogue_to_starttls(struct run *r)
+{
+	uint8_t b[100];
+	int rw;
+
+	assert_int_equal(send_at(r, b, 1, CISN, 0x02, "", &rw), GW_V_ACCEPT);
+	assert_int_equal(send_at(r, b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
+	say(r, 0, "220 mx.example.net ESMTP\r\n");
+	say(r, 1, "EHLO client.example.org\r\n");
+	say(r, 0, "250-mx.example.net\r\n250 STARTTLS\r\n");
+}
+
+/* The segment's TCP payload and checksum as the receiver would get them. */
+static void
+assert_forwarded(const uint8_t *b, size_t n, const char *want)
+{
+	struct pkt p;
+
+	assert_int_equal(pkt_decode(&p, PKT_LINK_RAW, b, n), PKT_OK);
+	assert_int_equal(p.payload_len, strlen(want));
+	assert_memory_equal(p.payload, want, p.payload_len);
+	assert_int_equal(pkt_tcp_csum_ok(&p), 1);
+}
+
+/* A retransmission of delivered bytes with other ones is forwarded as the
+ * first copy (testing mode: alerted, not blocked). */
+static void
+test_retransmission_rewritten(void **state)
+{
+	struct run r;
+	struct gw_stats st;
+	uint8_t b[200];
+	int rw = 0;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	dialogue_to_starttls(&r);
+	say(&r, 1, "STARTTLS\r\n");
+	assert_int_equal(send_at(&r, b, 1, r.cseq - 10, 0x18, "XXXXXXXX\r\n", &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 1);
+	assert_forwarded(b, 50, "STARTTLS\r\n");
+	/* an identical retransmission is left alone */
+	assert_int_equal(send_at(&r, b, 1, r.cseq - 10, 0x18, "STARTTLS\r\n", &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 0);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.rewritten, 1);
+	assert_int_equal(st.findings[SIG_TCP_OVERLAP_CONFLICT], 1);
+	run_end(&r);
+}
+
+/* Bytes ahead of a hole came first, so they win over a later in-order
+ * segment covering them: the receiver must not get the later ones. */
+static void
+test_overlap_ahead_rewritten(void **state)
+{
+	struct run r;
+	uint8_t b[200];
+	int rw = 0;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	dialogue_to_starttls(&r);
+	assert_int_equal(send_at(&r, b, 1, r.cseq + 4, 0x18, "XXXX", &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 0); /* first copy: forwarded as it is */
+	assert_int_equal(send_at(&r, b, 1, r.cseq, 0x18, "STARTTLS\r\n", &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 1);
+	assert_forwarded(b, 50, "STARXXXX\r\n");
+	run_end(&r);
+}
+
+/* Under enforce the conflict blocks the flow: dropped, nothing to change. */
+static void
+test_enforce_blocks_instead(void **state)
+{
+	struct run r;
+	uint8_t b[200];
+	int rw = 0;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	dialogue_to_starttls(&r);
+	say(&r, 1, "STARTTLS\r\n");
+	assert_int_equal(send_at(&r, b, 1, r.cseq - 10, 0x18, "XXXXXXXX\r\n", &rw), GW_V_BLOCK);
+	assert_int_equal(rw, 0);
+	run_end(&r);
+}
+
+/* Offline the same conflict is reported, and the frame is not written. */
+static void
+test_offline_untouched(void **state)
+{
+	struct run r;
+	struct gw_stats st;
+	uint8_t b[200], copy[200];
+	struct pkt p;
+	size_t n;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	dialogue_to_starttls(&r);
+	say(&r, 1, "STARTTLS\r\n");
+	n = segment(b, 1, r.cseq - 10, r.sseq, 0x18, "XXXXXXXX\r\n");
+	memcpy(copy, b, n);
+	assert_int_equal(gw_engine_packet(r.e, PKT_LINK_RAW, b, n, 1000000, &p), GW_V_ACCEPT);
+	assert_memory_equal(b, copy, n);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.rewritten, 0);
+	assert_int_equal(st.findings[SIG_TCP_OVERLAP_CONFLICT], 1);
+	run_end(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retransmission_rewritten),
+		cmocka_unit_test(test_overlap_ahead_rewritten),
+		cmocka_unit_test(test_enforce_blocks_instead),
+		cmocka_unit_test(test_offline_untouched),
+	};
+
+	return cmocka_run_group_tests_name("engine_inline", tests, NULL, NULL);
+}
