@@ -113,9 +113,29 @@ mkseg(uint8_t *f, int from_server, unsigned flags, uint32_t seq, uint32_t ack,
 	return tot;
 }
 
+/* Hand a segment to the engine, inline (the engine may rewrite it to the
+ * bytes it inspected first: then it must still be a valid segment of the
+ * same length, with a correct TCP checksum) or offline. */
+static void
+feed(struct gw_engine *e, uint8_t *f, size_t flen, uint64_t ts, int inl)
+{
+	struct pkt p, q;
+	int rw = 0;
+
+	if (!inl) {
+		gw_engine_packet(e, PKT_LINK_RAW, f, flen, ts, &p);
+		return;
+	}
+	gw_engine_packet_inline(e, f, flen, ts, &p, &rw);
+	if (rw) {
+		FUZZ_CHECK(pkt_decode(&q, PKT_LINK_RAW, f, flen) == PKT_OK);
+		FUZZ_CHECK(pkt_tcp_csum_ok(&q) == 1);
+	}
+}
+
 /* "tcp" mode: a handshake, then the fuzzer's segments. */
 static void
-run_tcp(struct gw_engine *e, const uint8_t *d, size_t n, uint64_t *ts)
+run_tcp(struct gw_engine *e, const uint8_t *d, size_t n, uint64_t *ts, int inl)
 {
 	static uint8_t f[40 + 256];
 	uint32_t isn[2] = { 1000000u, 7000000u }, nxt[2];
@@ -142,7 +162,7 @@ run_tcp(struct gw_engine *e, const uint8_t *d, size_t n, uint64_t *ts)
 		/* delta 0 continues the stream; others probe old, overlapping and future data */
 		uint32_t seq = nxt[dir] + (uint32_t)(int32_t)delta;
 		size_t flen = mkseg(f, dir, flags, seq, nxt[!dir], (uint16_t)(delta & 0xff), d, len);
-		gw_engine_packet(e, PKT_LINK_RAW, f, flen, *ts += 1000, &p);
+		feed(e, f, flen, *ts += 1000, inl);
 		if (delta == 0)
 			nxt[dir] += (uint32_t)len;
 		d += len;
@@ -185,7 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup();
 	ts = clock_us;
 	if (data[0] & 1)
-		run_tcp(eng, data + 1, size - 1, &ts);
+		run_tcp(eng, data + 1, size - 1, &ts, (data[0] & 2) != 0);
 	else
 		run_raw(eng, data + 1, size - 1, &ts);
 	gw_engine_flush(eng, ts + 1);
