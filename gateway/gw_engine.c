@@ -30,6 +30,10 @@
 
 /* Oldest flows looked at for one that is cheap to evict (see evict_oldest). */
 #define GW_EVICT_SCAN 16
+/* Pool dry: oldest flows looked at, and history chunks taken back at most,
+ * per refill (see reclaim_history). */
+#define GW_RECLAIM_SCAN  256
+#define GW_RECLAIM_BATCH 16
 /* Flows expired per packet at most, so one packet never pays for many. */
 #define GW_EXPIRE_PER_PACKET 8
 /* Offline fragment reassembly budget. */
@@ -59,6 +63,7 @@ struct gw_engine {
 	uint8_t              *wframe;
 	size_t                framelen;
 	int                   rewritten; /* wframe was changed */
+	struct flow          *cur;    /* the flow being inspected (its chunks are not reclaimed) */
 };
 
 /* What the deliver callback needs to reach the SMTP machine. */
@@ -87,6 +92,30 @@ gw_engine_conf_default(struct gw_engine_conf *c)
 	c->hs_buffers = GW_HS_BUFFERS_DEFAULT;
 }
 
+/* The reassembly pool ran dry: take back the history chunks of the
+ * directions idle longest (oldest flows first, a bounded scan), never the
+ * flow being inspected. Those directions' later retransmissions are then
+ * reported unverified (inspection_limit) rather than checked: a flood of
+ * idle sessions cannot quietly switch the first-copy check off for the
+ * live ones. */
+static unsigned
+reclaim_history(void *ctx)
+{
+	struct gw_engine *e = ctx;
+	struct flow *f = flow_oldest(e->ft);
+	unsigned freed = 0;
+
+	for (unsigned seen = 0; f != NULL && seen < GW_RECLAIM_SCAN && freed < GW_RECLAIM_BATCH;
+	    seen++, f = flow_newer(e->ft, f)) {
+		if (f == e->cur)
+			continue;
+		freed += (unsigned)tcp_half_drop_history(e->pool, &f->half[0]);
+		freed += (unsigned)tcp_half_drop_history(e->pool, &f->half[1]);
+	}
+	e->st.hist_reclaimed += freed;
+	return freed;
+}
+
 struct gw_engine *
 gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve *eve,
     uint64_t seed)
@@ -100,6 +129,8 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->eve = eve;
 	e->ft = flow_table_new(c->max_flows, seed);
 	e->pool = tcp_pool_new(c->pool_chunks);
+	if (e->pool != NULL)
+		tcp_pool_set_reclaim(e->pool, reclaim_history, e);
 	e->fb = gw_fallback_new(c->fallback_entries, seed ^ 0xfb);
 	e->own_fb = 1;
 	e->names = gw_names_new(c->names_entries ? c->names_entries : 1, seed ^ 0x4e);
@@ -712,6 +743,10 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 			smtp_raise(&f->smtp, &out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
 			    "client retransmitted bytes that differ from the first copy" :
 			    "server retransmitted bytes that differ from the first copy");
+		if (r & TCP_R_UNVERIFIED)
+			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
+			    "retransmitted bytes could not be checked against the first copy "
+			    "(reassembly pool exhausted)");
 		if ((r & TCP_R_LIMIT) && !smtp_decided(&f->smtp)) {
 			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
 			    "out-of-order data beyond the reassembly limit");
@@ -866,7 +901,9 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	default:
 		if (f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT)
 			gw_evidence_packet(e->evid, f->id, ts_us, linktype, frame, caplen);
+		e->cur = f;
 		v = inspect_packet(e, f, dir, p, ts_us);
+		e->cur = NULL;
 		break;
 	}
 	/* A connection that is over leaves the table (its summary is written).

@@ -539,8 +539,10 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	    st->flow.capacity, st->flow.active,
 	    (unsigned long long)st->flow.created, (unsigned long long)st->flow.evicted,
 	    (unsigned long long)st->flow.expired, (unsigned long long)st->flow.removed);
-	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu}}",
-	    st->pool.chunks, st->pool.in_use, (unsigned long long)st->pool.exhausted);
+	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu,"
+	    "\"history_reclaimed\":%llu}}",
+	    st->pool.chunks, st->pool.in_use, (unsigned long long)st->pool.exhausted,
+	    (unsigned long long)st->hist_reclaimed);
 	{
 		struct gw_syslog_meta m = { "stats", 0, NULL, 0, 0 };
 

@@ -32,6 +32,10 @@ struct tcp_pool {
 	uint32_t unused;              /* chunks [unused + 1, nchunks] never lent: untouched pages */
 	uint32_t in_use;              /* borrowed now */
 	uint64_t exhausted;           /* wanted one, had none */
+	uint64_t reclaims;            /* reclaim callback calls */
+	tcp_reclaim_fn reclaim;       /* asked for chunks when empty, NULL = none */
+	void    *reclaim_ctx;
+	int      reclaiming;          /* inside the callback: no recursion */
 	struct tcp_chunk *c;          /* nchunks + 1 chunks */
 };
 
@@ -66,6 +70,14 @@ tcp_pool_get_stats(const struct tcp_pool *pool, struct tcp_pool_stats *st)
 	st->chunks = pool->nchunks;
 	st->in_use = pool->in_use;
 	st->exhausted = pool->exhausted;
+	st->reclaims = pool->reclaims;
+}
+
+void
+tcp_pool_set_reclaim(struct tcp_pool *pool, tcp_reclaim_fn fn, void *ctx)
+{
+	pool->reclaim = fn;
+	pool->reclaim_ctx = ctx;
 }
 
 /* Borrow a chunk; 0 when the pool is empty. */
@@ -74,6 +86,14 @@ chunk_get(struct tcp_pool *pool)
 {
 	uint32_t i = pool->free;
 
+	if (i == 0 && pool->unused >= pool->nchunks && pool->reclaim != NULL &&
+	    !pool->reclaiming) {
+		pool->reclaiming = 1;
+		pool->reclaims++;
+		pool->reclaim(pool->reclaim_ctx);
+		pool->reclaiming = 0;
+		i = pool->free;
+	}
 	if (i != 0) {
 		pool->free = pool->c[i].next;
 	} else if (pool->unused < pool->nchunks) {
@@ -104,6 +124,18 @@ tcp_half_init(struct tcp_half *h, uint32_t next_seq)
 	h->flags = TCP_HALF_ISN;
 }
 
+int
+tcp_half_drop_history(struct tcp_pool *pool, struct tcp_half *h)
+{
+	if (h->hist == 0)
+		return 0;
+	chunk_put(pool, h->hist);
+	h->hist = 0;
+	h->hist_len = 0;
+	h->flags |= TCP_HALF_HISTLOST;
+	return 1;
+}
+
 void
 tcp_half_release(struct tcp_pool *pool, struct tcp_half *h)
 {
@@ -129,8 +161,10 @@ hist_record(struct tcp_pool *pool, struct tcp_half *h, const uint8_t *p, uint32_
 
 	if (h->flags & TCP_HALF_NOHIST)
 		return;
-	if (h->hist == 0 && (h->hist = chunk_get(pool)) == 0)
+	if (h->hist == 0 && (h->hist = chunk_get(pool)) == 0) {
+		h->flags |= TCP_HALF_HISTLOST;
 		return;
+	}
 	if (n > TCP_HIST_MAX) {
 		p += n - TCP_HIST_MAX;
 		seq += n - TCP_HIST_MAX;
@@ -225,19 +259,22 @@ hist_compare(struct tcp_pool *pool, const struct tcp_half *h, uint32_t seq,
     const uint8_t *p, uint32_t n)
 {
 	uint32_t lo = h->next_seq - h->hist_len, skip = 0;
+	/* Bytes below the remembered ones: merely old, unless some recent
+	 * ones were never remembered (then an attack could hide there). */
+	int below = (h->flags & TCP_HALF_HISTLOST) ? TCP_R_UNVERIFIED : TCP_R_OLD;
 
 	if (h->hist == 0)
-		return TCP_R_OLD;
+		return below;
 	if (tcp_seq_lt(seq, lo)) {
 		skip = lo - seq;
 		if (skip >= n)
-			return TCP_R_OLD;
+			return below;
 	}
 	const uint8_t *ring = pool->c[h->hist].data;
 	for (uint32_t j = skip; j < n; j++)
 		if (ring[(seq + j) & TCP_HIST_MASK] != p[j])
 			return TCP_R_CONFLICT;
-	return 0;
+	return skip ? (below & TCP_R_UNVERIFIED) : 0;
 }
 
 /* Buffer [seq, seq+n) as new chunks linked after prev (0 = list head). */

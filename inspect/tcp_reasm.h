@@ -33,6 +33,7 @@
 #define TCP_HALF_FIN     0x02 /* FIN seen */
 #define TCP_HALF_RST     0x04 /* RST seen */
 #define TCP_HALF_NOHIST  0x08 /* do not keep history (inspection over) */
+#define TCP_HALF_HISTLOST 0x10 /* some delivered bytes were not remembered (no chunk) */
 
 struct tcp_half {
 	uint32_t next_seq;  /* next in-order sequence number expected */
@@ -50,6 +51,8 @@ struct tcp_half {
 #define TCP_R_CONFLICT   0x08 /* ...and some of them differed: first copy kept */
 #define TCP_R_LIMIT      0x10 /* out-of-order limit or pool exhausted: bytes lost */
 #define TCP_R_OLD        0x20 /* wholly below the window we remember: ignored */
+#define TCP_R_UNVERIFIED 0x40 /* repeated delivered bytes that were not remembered
+                                 (no chunk was free for history): not checked */
 
 struct tcp_pool;
 
@@ -57,7 +60,13 @@ struct tcp_pool_stats {
 	uint32_t chunks;     /* capacity */
 	uint32_t in_use;     /* currently borrowed */
 	uint64_t exhausted;  /* times a chunk was wanted and none was free */
+	uint64_t reclaims;   /* times the reclaim callback was asked for chunks */
 };
+
+/* Called when the pool is empty, before a request is refused: give chunks
+ * back (e.g. tcp_half_drop_history() on idle directions); returns how many.
+ * It must not touch the direction whose push is in progress. */
+typedef unsigned (*tcp_reclaim_fn)(void *ctx);
 
 /* Deliver callback: bytes in stream order. Return non-zero to stop
  * delivering (the direction is decided); the rest is dropped silently. */
@@ -66,6 +75,7 @@ typedef int (*tcp_deliver_fn)(void *ctx, const uint8_t *data, size_t len);
 struct tcp_pool *tcp_pool_new(uint32_t nchunks);
 void tcp_pool_free(struct tcp_pool *pool);
 void tcp_pool_get_stats(const struct tcp_pool *pool, struct tcp_pool_stats *st);
+void tcp_pool_set_reclaim(struct tcp_pool *pool, tcp_reclaim_fn fn, void *ctx);
 
 /* Start a direction at initial sequence number isn (the SYN's seq + 1, or
  * the first data byte's seq on pickup). */
@@ -87,6 +97,11 @@ uint32_t tcp_reasm_first_copy(const struct tcp_pool *pool, const struct tcp_half
  * urgent byte the receiver reads apart), remembering them as delivered. */
 void tcp_half_skip(struct tcp_pool *pool, struct tcp_half *h, const uint8_t *p,
     uint32_t n);
+
+/* Give back the direction's history chunk (it keeps its buffered data);
+ * its later retransmissions of those bytes report TCP_R_UNVERIFIED.
+ * Returns 1 if a chunk was returned. */
+int tcp_half_drop_history(struct tcp_pool *pool, struct tcp_half *h);
 
 /* Return every chunk the direction holds (keeps next_seq). Also stops
  * history, so later pushes of a decided flow cost nothing. */

@@ -753,6 +753,37 @@ test_first_copy_receiver_agrees(void **state)
 	assert_true(limited_trials < 100); /* most trials check the whole stream */
 }
 
+/* No chunk for history: a later retransmission of those bytes is reported
+ * unverified, never passed as merely old. So is one after the history was
+ * taken back (tcp_half_drop_history). */
+static void
+test_history_lost_unverified(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(1);
+	struct tcp_half a, b;
+	int r;
+
+	(void)state;
+	tcp_half_init(&a, 1);
+	tcp_half_init(&b, 1);
+	tcp_reasm_push(pool, &a, 1, (const uint8_t *)"220 a\r\n", 7, deliver, &sink);
+	tcp_reasm_push(pool, &b, 1, (const uint8_t *)"220 b\r\n", 7, deliver, &sink);
+	assert_int_equal(sink.len, 14); /* delivered all the same */
+	r = tcp_reasm_push(pool, &b, 1, (const uint8_t *)"220 X\r\n", 7, deliver, &sink);
+	assert_true(r & TCP_R_UNVERIFIED);
+	assert_false(r & (TCP_R_OLD | TCP_R_CONFLICT));
+	/* a keeps checking until its history is taken back */
+	r = tcp_reasm_push(pool, &a, 1, (const uint8_t *)"220 X\r\n", 7, deliver, &sink);
+	assert_true(r & TCP_R_CONFLICT);
+	assert_int_equal(tcp_half_drop_history(pool, &a), 1);
+	assert_int_equal(in_use(pool), 0);
+	r = tcp_reasm_push(pool, &a, 1, (const uint8_t *)"220 X\r\n", 7, deliver, &sink);
+	assert_true(r & TCP_R_UNVERIFIED);
+	tcp_half_release(pool, &a);
+	tcp_half_release(pool, &b);
+	tcp_pool_free(pool);
+}
+
 int
 main(void)
 {
@@ -777,6 +808,7 @@ main(void)
 		cmocka_unit_test_setup(test_first_copy_rewrites, setup),
 		cmocka_unit_test_setup(test_skip_remembered, setup),
 		cmocka_unit_test_setup(test_first_copy_receiver_agrees, setup),
+		cmocka_unit_test_setup(test_history_lost_unverified, setup),
 	};
 
 	return cmocka_run_group_tests_name("tcp_reasm", tests, NULL, NULL);
