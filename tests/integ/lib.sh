@@ -360,6 +360,89 @@ nfq_received() {
 	grep 'stats: nfq' "$GWLOG" | tail -n 1 | sed 's/.*received=\([0-9]*\).*/\1/'
 }
 
+# --- Replaying captures through the live gateway (t4, t11) --------------
+
+# replay_routes: route captured (documentation) addresses across stg-gw so
+# that tests/tools/stg_replay can send each capture's client packets from
+# stg-cli and its server packets from stg-srv. REPLAY_GW4 (default the
+# topology's 198.51.100.1) moves stg-gw's client-side IPv4 address first,
+# for captures that use 198.51.100.1 as a client (tests/evasion does):
+# stg-gw would take such packets as its own (martian source one way, local
+# delivery the other).
+replay_routes() {
+	local gw4=${REPLAY_GW4:-198.51.100.1} l ns v4 v6 r pair fam i
+	if [ "$gw4" != 198.51.100.1 ]; then
+		nsx stg-gw ip addr del 198.51.100.1/24 dev cli0
+		nsx stg-gw ip addr add "$gw4/24" dev cli0
+		nsx stg-cli ip route replace 203.0.113.0/24 via "$gw4"
+		nsx stg-cli ip route replace 192.0.2.0/30 via "$gw4"
+	fi
+	# Some captures carry 1448-byte segments over IPv6 (1508-byte datagrams):
+	# jumbo links, so every datagram crosses whole as it was captured.
+	for l in "stg-cli eth0" "stg-gw cli0" "stg-gw att0" "stg-att gw0" "stg-att srv0" "stg-srv eth0"; do
+		set -- $l
+		nsx $1 ip link set dev $2 mtu 9000
+	done
+	# End namespaces: send everything for the doc ranges via the next router
+	# and answer nothing (the replayed addresses are not theirs).
+	for ns in stg-cli stg-srv; do
+		if [ $ns = stg-cli ]; then v4=$gw4 v6=2001:db8:1::1; else v4=203.0.113.1 v6=2001:db8:2::1; fi
+		nsx $ns ip route add default via $v4 table 100
+		nsx $ns ip -6 route add default via $v6 table 100
+		for r in 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24; do
+			nsx $ns ip rule add to $r lookup 100 pref 100
+		done
+		nsx $ns ip -6 rule add to 2001:db8::/32 lookup 100 pref 100
+		nsx $ns iptables -w -A INPUT -p tcp -j DROP
+		nsx $ns ip6tables -w -A INPUT -p tcp -j DROP
+	done
+	# Routers: what comes in on one side leaves on the other, whatever the
+	# (documentation) destination. Source checks off: sources are replayed.
+	nsx stg-gw ip route add default via 192.0.2.2 table 100
+	nsx stg-gw ip route add default via 198.51.100.10 table 101
+	nsx stg-gw ip -6 route add default via 2001:db8:ff::2 table 100
+	nsx stg-gw ip -6 route add default via 2001:db8:1::10 table 101
+	nsx stg-att ip route add default via 203.0.113.25 table 100
+	nsx stg-att ip route add default via 192.0.2.1 table 101
+	nsx stg-att ip -6 route add default via 2001:db8:2::25 table 100
+	nsx stg-att ip -6 route add default via 2001:db8:ff::1 table 101
+	for pair in "stg-gw cli0 att0" "stg-att gw0 srv0"; do
+		set -- $pair
+		for fam in -4 -6; do
+			nsx $1 ip $fam rule add iif $2 lookup 100 pref 100
+			nsx $1 ip $fam rule add iif $3 lookup 101 pref 101
+		done
+		nsx $1 sysctl -qw net.ipv4.conf.all.rp_filter=0
+		for i in $2 $3; do nsx $1 sysctl -qw net.ipv4.conf.$i.rp_filter=0; done
+	done
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# sigs EVE: the sorted "signature action" list of its alerts; flows EVE:
+# how many flow events.
+sigs() { jq -r 'select(.event_type == "alert") | "\(.alert.signature) \(.alert.action)"' "$1" | LC_ALL=C sort; }
+flows() { jq -r 'select(.event_type == "flow") | .flow.verdict' "$1" | wc -l; }
+
+# replay_live NAME PCAP CONF: a fresh gateway with CONF (its EVE in
+# $WORK/NAME.live.json, which EVE then names), stg_replay sends PCAP
+# through it (gap 1 ms), the gateway stops. Fails the test on any error.
+replay_live() {
+	local name=$1 pcap=$2 conf=$3
+	EVE=$WORK/$name.live.json
+	: >"$EVE"
+	"$RULES" add "$QUEUES" "$MARK" stg-gw >/dev/null
+	: >"$GWLOG"
+	spawn stg-gw "$GWLOG" "$BIN" -c "$conf" -q "$QUEUES" -l "$EVE"
+	GWPID=$LASTPID
+	wait_until 10 grep -q 'queue threads* ready' "$GWLOG" || fail "$name: gateway did not start"
+	"$TOOLS/stg_replay" -c stg-cli -s stg-srv -g 1000 "$pcap" 2>"$WORK/replay.log" && cat "$WORK/replay.log" >>"$WORK/replay-all.log" ||
+		fail "$name: replay failed"
+	grep -q 'send:' "$WORK/replay.log" && fail "$name: $(grep -m1 'send:' "$WORK/replay.log")"
+	sleep 0.3
+	gw_stop || fail "$name: gateway exit status"
+}
+
 [ "$(id -u)" = 0 ] || { echo "integration tests need root"; exit 77; }
 [ -x "$BIN" ] || { echo "no $BIN: build first"; exit 1; }
 # Private copies: a rebuild in the tree during the run must not swap the

@@ -3,7 +3,10 @@
 # stg-* network namespaces (documentation addresses only). Needs root, the
 # packages in tests/integ/packages.txt and a built tree (BUILD, default
 # build). Runs every tests/integ/t*.sh (or those named in TESTS="t1 t4"),
-# each with a time limit; prints "N passed, N failed"; exits 1 on failure.
+# each with a time limit (TEST_TIMEOUT seconds, default 240; a test that
+# needs longer says so in a "# integ-timeout: SECONDS" line near its top,
+# which TEST_TIMEOUT overrides); prints "N passed, N failed"; exits 1 on
+# failure.
 # Each test cleans up after itself; this script checks that no stg-*
 # namespace is left behind.
 set -u
@@ -51,7 +54,12 @@ for t in tests/integ/t*.sh; do
 	fi
 	echo "=== $name"
 	start=$(date +%s)
-	timeout -k 10 "$LIMIT" bash "$t"
+	lim=$LIMIT
+	if [ -z "${TEST_TIMEOUT:-}" ]; then
+		own=$(sed -n '1,30s/^# integ-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+		[ -n "$own" ] && lim=$own
+	fi
+	timeout -k 10 "$lim" bash "$t"
 	rc=$?
 	end=$(date +%s)
 	if [ $rc -eq 0 ]; then
@@ -60,7 +68,7 @@ for t in tests/integ/t*.sh; do
 	else
 		fail=$((fail + 1))
 		failed="$failed $name"
-		[ $rc -eq 124 ] && echo "=== $name: timed out after $LIMIT s"
+		[ $rc -eq 124 ] && echo "=== $name: timed out after $lim s"
 		echo "=== $name: FAILED ($((end - start)) s)"
 	fi
 	if topo_left; then
