@@ -63,6 +63,7 @@
 
 #include "../../inspect/csum.h"
 #include "../../inspect/wire.h"
+#include "stg_side.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -80,11 +81,6 @@
 #define HALF_PER   64        /* per round at most (before scaling) */
 #define SYN_PER    256
 #define LINE_PER   16        /* segments per round: within one unscaled window */
-
-struct side {
-	int fd4, fd6;   /* raw sockets inside that namespace */
-	int cap;        /* packet socket there: what the gateway let through */
-};
 
 /* One TCP connection between a flood client and server. */
 struct conn {
@@ -113,31 +109,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int
-side_open(struct side *s, const char *ns)
-{
-	char path[256];
-	int fd, big = 8 << 20;
-
-	snprintf(path, sizeof path, "/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "stg_flood: netns %s: %s\n", ns, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	s->fd4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	s->fd6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-	s->cap = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
-	if (s->fd4 < 0 || s->fd6 < 0 || s->cap < 0) {
-		fprintf(stderr, "stg_flood: raw socket in %s: %s\n", ns, strerror(errno));
-		return -1;
-	}
-	if (setsockopt(s->cap, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-		(void)setsockopt(s->cap, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-	return 0;
 }
 
 /* Address of host offset off on the client (0) or server (1) side. */
@@ -464,8 +435,14 @@ main(int argc, char **argv)
 	if (cns == NULL || sns == NULL || optind != argc || window < 2 ||
 	    n_syn > 16000000 || n_half > 16000000)
 		goto usage;
-	if (side_open(&cli, cns) < 0 || side_open(&srv, sns) < 0)
+	if (side_open(&cli, cns, "stg_flood") < 0 || side_open(&srv, sns, "stg_flood") < 0)
 		return 1;
+	/* A flood's worth of datagrams comes out at each end: room to see it. */
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? srv.cap : cli.cap, big = 8 << 20;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+	}
 	memset(chunk, 'a', sizeof chunk);
 
 	/* Rounds: enough for the flood that needs most, quotas scaled to it. */

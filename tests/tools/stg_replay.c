@@ -34,13 +34,9 @@
 #include <sys/socket.h>
 
 #include "../../inspect/pkt.h"
+#include "stg_side.h"
 
 #define REPLAY_CLIENTS 256   /* client addresses remembered (fixtures hold few) */
-
-struct side {
-	int fd4, fd6;        /* raw sockets created inside that namespace */
-	int cap;             /* packet socket there: what arrives from the gateway */
-};
 
 /* How long to wait for a datagram to come out at the far end before it is
  * taken as dropped (a blocked flow). Waiting keeps the two paths in order:
@@ -51,31 +47,6 @@ struct side {
 static struct pkt_addr clients[REPLAY_CLIENTS];
 static uint8_t client_af[REPLAY_CLIENTS];
 static unsigned nclients;
-
-/* Raw sockets of the namespace at /run/netns/NAME. */
-static int
-side_open(struct side *s, const char *ns)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof path, "/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "stg_replay: netns %s: %s\n", ns, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	s->fd4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	s->fd6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-	s->cap = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
-	if (s->fd4 < 0 || s->fd6 < 0 || s->cap < 0) {
-		fprintf(stderr, "stg_replay: raw socket in %s: %s\n", ns,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 static int
 is_client(uint8_t af, const struct pkt_addr *a)
@@ -263,7 +234,7 @@ main(int argc, char **argv)
 	}
 	if (cns == NULL || sns == NULL || optind >= argc || gap_us < 0)
 		goto usage;
-	if (side_open(&cli, cns) < 0 || side_open(&srv, sns) < 0)
+	if (side_open(&cli, cns, "stg_replay") < 0 || side_open(&srv, sns, "stg_replay") < 0)
 		return 1;
 	for (i = optind; i < argc; i++)
 		if (replay(argv[i], &cli, &srv, gap_us) < 0)
