@@ -19,6 +19,9 @@
 #                     and 32 bytes) -j RETURN: nothing in them to inspect
 #                     -p tcp --dport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
 #                     -p tcp --sport 25 -m connmark ! --mark M/M -j NFQUEUE --queue-bypass ...
+#                     -p tcp --dport/--sport 25 -m conntrack --ctstate INVALID,UNTRACKED
+#                       -j NFQUEUE --queue-bypass ...  (no conntrack entry: connmark
+#                       never matches them, yet the MTA may accept them)
 # mangle POSTROUTING: -m mark --mark M/M -j CONNMARK --save-mark --nfmask M --ctmask M
 #
 # The gateway writes the bit into the conntrack mark in its verdict (NFQA_CT)
@@ -107,6 +110,15 @@ for tool in iptables ip6tables; do
 		# shellcheck disable=SC2086
 		rule $tool FORWARD -p tcp --sport "$port" -m connmark ! --mark "$mark/$mark" \
 			-j NFQUEUE --queue-bypass $qspec
+		# Packets conntrack has no entry for (INVALID: e.g. one direction
+		# only, with asymmetric routing; a bad checksum; out of window)
+		# never match connmark: queue them too, so the gateway sees what
+		# the MTA may accept, as it does offline.
+		for dir in --dport --sport; do
+			# shellcheck disable=SC2086
+			rule $tool FORWARD -p tcp $dir "$port" -m conntrack --ctstate INVALID,UNTRACKED \
+				-j NFQUEUE --queue-bypass $qspec
+		done
 	done
 	if [ "${DNS:-0}" = 1 ] || [ "$op" = del ]; then
 		# shellcheck disable=SC2086

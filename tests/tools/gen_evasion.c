@@ -78,6 +78,7 @@ struct segopt {
 	unsigned frag;      /* IP fragment payload size (multiple of 8), 0 = whole */
 	int frag_order;     /* 0 in order, 1 reversed */
 	const uint8_t *frag_alt; /* right after fragment 2, send fragment 2 again with these TCP bytes (overlap) */
+	unsigned frag_alt_shift; /* ...that many bytes further on (a multiple of 8: a partial overlap) */
 	int v6ext;          /* IPv6: hop-by-hop + destination options before TCP / the fragment header */
 };
 
@@ -279,7 +280,7 @@ seg(struct gen *g, struct conn *c, int from, uint32_t seq, const void *pl, size_
 		unsigned kk = o->frag_alt && k > 2 ? k - 1 : k;
 		unsigned i = o->frag_order ? nfrag - 1 - kk : kk;
 		const uint8_t *body = o->frag_alt && k == 3 ? alt : tcp;
-		size_t off = (size_t)i * o->frag;
+		size_t off = (size_t)i * o->frag + (o->frag_alt && k == 3 ? o->frag_alt_shift : 0);
 		size_t len = tl - off < o->frag ? tl - off : o->frag;
 		int more = i + 1 < nfrag;
 		size_t hl;
@@ -718,10 +719,10 @@ c_frag4(struct gen *g)
 
 /* Overlapping IPv4 fragments: the reply in 24-byte fragments; fragment 2
  * (TCP bytes 48-71: reply bytes 28-51, the keyword) is sent twice, first
- * stripped, then clean. Linux (since 4.19, CVE-2018-5391) drops a
- * datagram whose fragments overlap, and the sender's retransmission (sent
- * next, unfragmented, stripped) is what the MTA reads: stripped either
- * way. */
+ * stripped, then clean. The second copy lies exactly within the first:
+ * Linux drops it as a duplicate and keeps the datagram (first copy), as
+ * ipfrag does; the sender's retransmission (sent next, unfragmented,
+ * stripped) repeats it: stripped either way. */
 static void
 c_frag4_overlap(struct gen *g)
 {
@@ -733,6 +734,29 @@ c_frag4_overlap(struct gen *g)
 	greet(g, &c);
 	g->ts_us += GEN_STEP_GAP_US;
 	struct segopt o = { .frag = 24, .frag_alt = alt };
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
+	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
+	c.e[S].nxt += 64;
+	ack(g, &c, C);
+	finish(g, &c, 1);
+}
+
+/* As frag4_overlap, but the clean copy of fragment 2 starts 8 bytes
+ * further on (TCP bytes 56-79), straddling fragments 2 and 3: a partial
+ * overlap. Linux (since 4.19, CVE-2018-5391; RFC 5722 for IPv6) then
+ * discards the whole datagram, as ipfrag does, and the MTA reads the
+ * sender's unfragmented retransmission: stripped. */
+static void
+c_frag4_partial_overlap(struct gen *g)
+{
+	uint8_t alt[64];
+	struct conn c;
+
+	memcpy(alt, T_REPLY_S, 64);
+	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
+	greet(g, &c);
+	g->ts_us += GEN_STEP_GAP_US;
+	struct segopt o = { .frag = 24, .frag_alt = alt, .frag_alt_shift = 8 };
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
 	c.e[S].nxt += 64;
@@ -979,6 +1003,7 @@ static const struct ecase cases[] = {
 	{ "urgent_cmd", c_urgent_cmd },
 	{ "frag4", c_frag4 },
 	{ "frag4_overlap", c_frag4_overlap },
+	{ "frag4_partial_overlap", c_frag4_partial_overlap },
 	{ "ipv6_ext_frag", c_ipv6_ext },
 	{ "midstream", c_midstream },
 	{ "one_direction_client", c_one_direction_client },
