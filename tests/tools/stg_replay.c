@@ -43,6 +43,19 @@
  * a reply must not overtake the packet it answers while that one sits in
  * the gateway's queue (conntrack would drop the loser of the race). */
 #define REPLAY_WAIT_MS 250
+/* A connection one of whose segments never came out is blocked: the
+ * gateway drops the rest of it at once, so its later segments are waited
+ * for only this long (blocked sessions made the replays slow). */
+#define REPLAY_WAIT_BLOCKED_MS 25
+#define REPLAY_BLOCKED 64    /* blocked connections remembered (a ring) */
+
+/* TCP connections seen blocked (either direction's tuple). */
+static struct conn_key {
+	uint8_t af;
+	struct pkt_addr a, b;
+	uint16_t pa, pb;
+} blocked[REPLAY_BLOCKED];
+static unsigned nblocked;
 
 static struct pkt_addr clients[REPLAY_CLIENTS];
 static uint8_t client_af[REPLAY_CLIENTS];
@@ -111,10 +124,52 @@ same(const struct pkt *a, const struct pkt *b)
 	    a->tcp_flags == b->tcp_flags && a->payload_len == b->payload_len;
 }
 
+/* p's connection, the same key for both directions (fragments: none). */
+static int
+conn_key(const struct pkt *p, struct conn_key *k)
+{
+	int swap;
+
+	if (p->frag_len != 0)
+		return 0;
+	swap = pkt_addr_cmp(p->af, &p->src, &p->dst) > 0 ||
+	    (pkt_addr_cmp(p->af, &p->src, &p->dst) == 0 && p->sport > p->dport);
+	memset(k, 0, sizeof *k);
+	k->af = p->af;
+	k->a = swap ? p->dst : p->src;
+	k->b = swap ? p->src : p->dst;
+	k->pa = swap ? p->dport : p->sport;
+	k->pb = swap ? p->sport : p->dport;
+	return 1;
+}
+
+static int
+is_blocked(const struct pkt *p)
+{
+	struct conn_key k;
+
+	if (!conn_key(p, &k))
+		return 0;
+	for (unsigned i = 0; i < nblocked && i < REPLAY_BLOCKED; i++)
+		if (memcmp(&blocked[i], &k, sizeof k) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+note_blocked(const struct pkt *p)
+{
+	struct conn_key k;
+
+	if (conn_key(p, &k) && !is_blocked(p))
+		blocked[nblocked++ % REPLAY_BLOCKED] = k;
+}
+
 /* Wait until p shows up at the far side; 1 seen, 0 timed out. */
 static int
 await_far(const struct side *far, const struct pkt *p)
 {
+	long wait_ms = is_blocked(p) ? REPLAY_WAIT_BLOCKED_MS : REPLAY_WAIT_MS;
 	static uint8_t buf[70000];
 	struct timespec t0, t1;
 	struct sockaddr_ll sll;
@@ -127,7 +182,7 @@ await_far(const struct side *far, const struct pkt *p)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = REPLAY_WAIT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
+		left = wait_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
 		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0)
 			return 0;
@@ -206,8 +261,15 @@ replay(const char *file, const struct side *cli, const struct side *srv,
 			continue;
 		}
 		sent++;
-		if (!await_far(to_server ? srv : cli, &p))
+		if (!await_far(to_server ? srv : cli, &p)) {
 			lost++;     /* dropped on the way: a blocked flow */
+			if (p.tcp_flags & (PKT_TH_SYN | PKT_TH_RST | PKT_TH_FIN)) {
+				/* not necessarily the gateway's doing (a SYN or
+				 * a forged RST conntrack or the host drops) */
+			} else {
+				note_blocked(&p);
+			}
+		}
 		nanosleep(&gap, NULL);
 	}
 	pcap_close(pc);
