@@ -386,14 +386,20 @@ flow_finish(struct gw_engine *e, struct flow *f, int why, uint64_t ts_us)
 	flow_remove(e->ft, f, why);
 }
 
+static int handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
+    uint64_t ts_us, const struct gw_tls_facts *tls);
+
 /* Make room for one more flow: the oldest one that is not in the middle
  * of its inspection, among the few oldest. A flood of SYNs then pushes out
  * its own half-open flows, not the session whose EHLO reply is on its way
- * (an evicted session would come back "midstream" and pass uninspected). */
+ * (an evicted session would come back "midstream" and pass uninspected).
+ * When all of those are mid-inspection, the oldest goes, and says so: an
+ * attacker who stalls a session while flooding must not pass it unseen. */
 static void
 evict_oldest(struct gw_engine *e, uint64_t ts_us)
 {
 	struct flow *f = flow_oldest(e->ft), *victim = f;
+	struct smtp_out out;
 
 	for (unsigned i = 0; f != NULL && i < GW_EVICT_SCAN; i++, f = flow_newer(e->ft, f)) {
 		if (f->state != FLOW_ST_INSPECT) {
@@ -401,8 +407,19 @@ evict_oldest(struct gw_engine *e, uint64_t ts_us)
 			break;
 		}
 	}
-	if (victim)
-		flow_finish(e, victim, FLOW_REMOVE_EVICTED, ts_us);
+	if (victim == NULL)
+		return;
+	if (victim->state == FLOW_ST_INSPECT) {
+		out.n = 0;
+		out.decided = 0;
+		out.hs = e->hs;
+		e->st.evicted_inspecting++;
+		smtp_raise(&victim->smtp, &out, SIG_INSPECTION_LIMIT,
+		    "flow table full: evicted in the middle of its inspection "
+		    "(the rest of the session passes uninspected)");
+		handle_findings(e, victim, &out, ts_us, NULL);
+	}
+	flow_finish(e, victim, FLOW_REMOVE_EVICTED, ts_us);
 }
 
 /* Expire at most max idle flows, oldest first. */

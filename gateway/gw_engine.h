@@ -70,6 +70,7 @@ struct gw_stats {
 	uint64_t urgent;                  /* urgent bytes removed from inspected streams */
 	uint64_t rewritten;               /* inline: segments forwarded with their first copy's bytes */
 	uint64_t hist_reclaimed;          /* history chunks taken back from idle directions (pool dry) */
+	uint64_t evicted_inspecting;      /* flows evicted mid-inspection (table full of them) */
 	uint64_t tls_versions[5];         /* decided TLS sessions by version: SSLv3, 1.0 .. 1.3 */
 	uint64_t certs_checked;           /* server certificates checked */
 	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */

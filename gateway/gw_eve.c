@@ -535,9 +535,10 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 		    (unsigned long long)st->policy_by[i]);
 	jb_raw(&b, "}", 1);
 	jb_printf(&b, ",\"flow\":{\"capacity\":%u,\"active\":%u,\"created\":%llu,"
-	    "\"evicted\":%llu,\"expired\":%llu,\"removed\":%llu}",
+	    "\"evicted\":%llu,\"evicted_inspecting\":%llu,\"expired\":%llu,\"removed\":%llu}",
 	    st->flow.capacity, st->flow.active,
 	    (unsigned long long)st->flow.created, (unsigned long long)st->flow.evicted,
+	    (unsigned long long)st->evicted_inspecting,
 	    (unsigned long long)st->flow.expired, (unsigned long long)st->flow.removed);
 	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu,"
 	    "\"history_reclaimed\":%llu}}",

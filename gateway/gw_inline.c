@@ -278,6 +278,7 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->urgent += b->urgent;
 	a->rewritten += b->rewritten;
 	a->hist_reclaimed += b->hist_reclaimed;
+	a->evicted_inspecting += b->evicted_inspecting;
 	for (i = 0; i < sizeof a->tls_versions / sizeof a->tls_versions[0]; i++)
 		a->tls_versions[i] += b->tls_versions[i];
 	a->certs_checked += b->certs_checked;

@@ -173,6 +173,9 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	    (unsigned long long)st->dns_answers);
 	one(fp, "pool_exhausted_total", "counter", "Reassembly chunk requests refused (pool empty).",
 	    (unsigned long long)st->pool.exhausted);
+	one(fp, "flows_evicted_inspecting_total", "counter",
+	    "Flows evicted in the middle of their inspection (flow table full of them).",
+	    (unsigned long long)st->evicted_inspecting);
 	one(fp, "pool_history_reclaimed_total", "counter",
 	    "History chunks taken back from idle flows when the pool ran dry.",
 	    (unsigned long long)st->hist_reclaimed);

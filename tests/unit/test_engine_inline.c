@@ -61,12 +61,12 @@ struct run {
 };
 
 static void
-run_start_pool(struct run *r, enum pol_mode mode, uint32_t chunks)
+run_start_flows(struct run *r, enum pol_mode mode, uint32_t chunks, uint32_t flows)
 {
 	struct gw_engine_conf c;
 
 	gw_engine_conf_default(&c);
-	c.max_flows = 64;
+	c.max_flows = flows;
 	c.pool_chunks = chunks;
 	r->pol = pol_new();
 	assert_non_null(r->pol);
@@ -76,6 +76,12 @@ run_start_pool(struct run *r, enum pol_mode mode, uint32_t chunks)
 	r->cport = 40000;
 	r->cseq = CISN + 1;
 	r->sseq = SISN + 1;
+}
+
+static void
+run_start_pool(struct run *r, enum pol_mode mode, uint32_t chunks)
+{
+	run_start_flows(r, mode, chunks, 64);
 }
 
 static void
@@ -281,6 +287,37 @@ test_pool_dry_reclaims_idle_history(void **state)
 	run_end(&live);
 }
 
+/* A table full of flows mid-inspection: a new one evicts the oldest of
+ * them anyway, and that is an alert, not a silent pass. A half-open flow
+ * among the oldest goes first, and quietly. */
+static void
+test_evicted_mid_inspection_alerts(void **state)
+{
+	struct run r[6];
+	struct gw_stats st;
+	uint8_t b[200];
+	int rw = 0;
+
+	(void)state;
+	run_start_flows(&r[0], POL_MODE_TESTING, 64, 4);
+	for (int i = 0; i < 6; i++) {
+		if (i > 0)
+			run_another(&r[i], &r[0], (uint16_t)(43000 + i));
+		assert_int_equal(send_at(&r[i], b, 1, CISN, 0x02, "", &rw), GW_V_ACCEPT);
+		if (i >= 4)
+			continue; /* r[4], r[5]: half-open */
+		assert_int_equal(send_at(&r[i], b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
+		say(&r[i], 0, "220 mx.example.net ESMTP\r\n");
+	}
+	/* r[4] evicted r[0] (all four mid-inspection); r[5] evicted r[4] */
+	gw_engine_get_stats(r[0].e, &st);
+	assert_int_equal(st.flow.capacity, 4);
+	assert_int_equal(st.flow.evicted, 2);
+	assert_int_equal(st.evicted_inspecting, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	run_end(&r[0]);
+}
+
 int
 main(void)
 {
@@ -290,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_enforce_blocks_instead),
 		cmocka_unit_test(test_offline_untouched),
 		cmocka_unit_test(test_pool_dry_reclaims_idle_history),
+		cmocka_unit_test(test_evicted_mid_inspection_alerts),
 	};
 
 	return cmocka_run_group_tests_name("engine_inline", tests, NULL, NULL);
