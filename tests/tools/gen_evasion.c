@@ -717,14 +717,12 @@ c_frag4(struct gen *g)
 	}
 }
 
-/* Overlapping IPv4 fragments: the reply in 24-byte fragments; fragment 2
- * (TCP bytes 48-71: reply bytes 28-51, the keyword) is sent twice, first
- * stripped, then clean. The second copy lies exactly within the first:
- * Linux drops it as a duplicate and keeps the datagram (first copy), as
- * ipfrag does; the sender's retransmission (sent next, unfragmented,
- * stripped) repeats it: stripped either way. */
+/* Overlapping IPv4 fragments: the stripped reply in 24-byte fragments,
+ * and right after fragment 2 (TCP bytes 48-71: reply bytes 28-51, the
+ * keyword) a clean copy of it, shift bytes further on; then the sender's
+ * retransmission, unfragmented and stripped. */
 static void
-c_frag4_overlap(struct gen *g)
+frag4_overlap(struct gen *g, unsigned shift)
 {
 	uint8_t alt[64];
 	struct conn c;
@@ -733,7 +731,7 @@ c_frag4_overlap(struct gen *g)
 	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 	greet(g, &c);
 	g->ts_us += GEN_STEP_GAP_US;
-	struct segopt o = { .frag = 24, .frag_alt = alt };
+	struct segopt o = { .frag = 24, .frag_alt = alt, .frag_alt_shift = shift };
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
 	c.e[S].nxt += 64;
@@ -741,27 +739,23 @@ c_frag4_overlap(struct gen *g)
 	finish(g, &c, 1);
 }
 
-/* As frag4_overlap, but the clean copy of fragment 2 starts 8 bytes
- * further on (TCP bytes 56-79), straddling fragments 2 and 3: a partial
- * overlap. Linux (since 4.19, CVE-2018-5391; RFC 5722 for IPv6) then
- * discards the whole datagram, as ipfrag does, and the MTA reads the
- * sender's unfragmented retransmission: stripped. */
+/* The clean copy lies exactly within fragment 2: Linux drops it as a
+ * duplicate and keeps the datagram (first copy), as ipfrag does: stripped
+ * either way. */
+static void
+c_frag4_overlap(struct gen *g)
+{
+	frag4_overlap(g, 0);
+}
+
+/* The clean copy starts 8 bytes further on (TCP bytes 56-79), straddling
+ * fragments 2 and 3: a partial overlap. Linux (since 4.19, CVE-2018-5391;
+ * RFC 5722 for IPv6) then discards the whole datagram, as ipfrag does, and
+ * the MTA reads the unfragmented retransmission: stripped. */
 static void
 c_frag4_partial_overlap(struct gen *g)
 {
-	uint8_t alt[64];
-	struct conn c;
-
-	memcpy(alt, T_REPLY_S, 64);
-	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
-	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
-	struct segopt o = { .frag = 24, .frag_alt = alt, .frag_alt_shift = 8 };
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
-	c.e[S].nxt += 64;
-	ack(g, &c, C);
-	finish(g, &c, 1);
+	frag4_overlap(g, 8);
 }
 
 /* IPv6 with hop-by-hop and destination options, plain and fragmented
