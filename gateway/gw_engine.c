@@ -410,14 +410,22 @@ evict_oldest(struct gw_engine *e, uint64_t ts_us)
 	if (victim == NULL)
 		return;
 	if (victim->state == FLOW_ST_INSPECT) {
-		out.n = 0;
-		out.decided = 0;
-		out.hs = e->hs;
+		struct pol_match pm;
+
 		e->st.evicted_inspecting++;
-		smtp_raise(&victim->smtp, &out, SIG_INSPECTION_LIMIT,
-		    "flow table full: evicted in the middle of its inspection "
-		    "(the rest of the session passes uninspected)");
-		handle_findings(e, victim, &out, ts_us, NULL);
+		/* An alert where the policy expects TLS (what an attacker would
+		 * be after); elsewhere the counter says it, so a flood of idle
+		 * greeted sessions cannot become a flood of alerts. */
+		flow_policy(e, victim, &pm);
+		if (pol_expects_tls(&pm)) {
+			out.n = 0;
+			out.decided = 0;
+			out.hs = e->hs;
+			smtp_raise(&victim->smtp, &out, SIG_INSPECTION_LIMIT,
+			    "flow table full: evicted in the middle of its inspection "
+			    "(the rest of the session passes uninspected)");
+			handle_findings(e, victim, &out, ts_us, NULL);
+		}
 	}
 	flow_finish(e, victim, FLOW_REMOVE_EVICTED, ts_us);
 }
