@@ -187,9 +187,11 @@ cap=$(st end flow.capacity) act=$(st end flow.active) ev=$(st end flow.evicted)
 cr=$(st end flow.created) mid=$(st end midstream) pk=$(st end packets)
 log "nfq received/verdicts: pre $pre_rx/$pre_vd, mid $mid_rx/$mid_vd, end $end_rx/$end_vd," \
     "after $after_rx/$after_vd; enobufs $end_enobufs"
-log "flows: capacity $cap, active $act, created $cr, evicted $ev, expired" \
+log "flows: capacity $cap, active $act, created $cr, evicted $ev" \
+    "(mid-inspection $(st end flow.evicted_inspecting)), expired" \
     "$(st end flow.expired), removed $(st end flow.removed), midstream $mid;" \
-    "pool in use $(st end pool.in_use)/$(st end pool.chunks), exhausted $(st end pool.exhausted)"
+    "pool in use $(st end pool.in_use)/$(st end pool.chunks), exhausted $(st end pool.exhausted)," \
+    "history reclaimed $(st end pool.history_reclaimed)"
 log "memory: VmHWM $hwm KiB (baseline $base, bound $bound), VmRSS $rss KiB"
 log "sessions with TLS established (client MTA log): $(tls_sessions);" \
     "stg-gw conntrack: $(ip netns exec stg-gw cat /proc/sys/net/netfilter/nf_conntrack_count) entries," \
