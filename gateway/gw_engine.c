@@ -710,6 +710,24 @@ push_payload(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
 	return r;
 }
 
+/* A DNS answer over TCP (a resolver retries there when the UDP answer was
+ * truncated, which an on-path attacker can force): learn from every whole
+ * message a segment holds from its first byte. Stateless, no reassembly:
+ * an answer split across segments is not learned from (counted as bad). */
+static void
+learn_dns_tcp(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
+{
+	const uint8_t *b = p->payload, *msg;
+	size_t left = p->payload_len, msglen, n;
+
+	while (left > 2 && (n = dns_tcp_frame(b, left, &msg, &msglen)) != 0) {
+		gw_names_learn_dns(e->names, msg, msglen, ts_us);
+		e->st.dns_answers++;
+		b += n;
+		left -= n;
+	}
+}
+
 /* Inline: make a segment that repeats bytes already inspected carry the
  * first copy's bytes, so the receiver cannot be shown other ones (first
  * copy wins, the same rule tcp_reasm keeps). Returns TCP_R_CONFLICT when
@@ -887,6 +905,8 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		e->st.verdicts[GW_V_ACCEPT]++;
 		return GW_V_ACCEPT;
 	}
+	if (p->sport == 53 && e->conf.learn_dns && p->payload_len > 2)
+		learn_dns_tcp(e, p, ts_us);
 	f = flow_lookup(e->ft, p, &dir);
 	if (f == NULL) {
 		if (!port_inspected(e, p->dport) && !port_inspected(e, p->sport)) {

@@ -10,7 +10,7 @@
 # operator's router). PORTS (environment, default "25") lists the SMTP ports.
 # PUREACK=0 (environment) queues pure ACKs too (by default they skip the
 # queue: they carry nothing to inspect).
-# DNS=1 (environment) also queues DNS answers (UDP source port 53) so the
+# DNS=1 (environment) also queues DNS answers (UDP and TCP source port 53) so the
 # gateway learns which MX name each server address was looked up as; they
 # are always accepted, never held.
 #
@@ -121,8 +121,12 @@ for tool in iptables ip6tables; do
 		done
 	done
 	if [ "${DNS:-0}" = 1 ] || [ "$op" = del ]; then
-		# shellcheck disable=SC2086
-		rule $tool FORWARD -p udp --sport 53 -j NFQUEUE --queue-bypass $qspec
+		# (over TCP too: a resolver retries there after a truncated UDP
+		# answer, which an on-path attacker can force)
+		for proto in udp tcp; do
+			# shellcheck disable=SC2086
+			rule $tool FORWARD -p $proto --sport 53 -j NFQUEUE --queue-bypass $qspec
+		done
 	fi
 	rule $tool POSTROUTING -m mark --mark "$mark/$mark" \
 		-j CONNMARK --save-mark --nfmask "$mark" --ctmask "$mark"

@@ -88,6 +88,7 @@ struct session {
 	int start_at;             /* first step written (midstream); 0 = all, handshake included */
 	unsigned delay_s;         /* seconds after the previous session's last packet */
 	const char *dns;          /* if set: first a DNS answer "dns has the server's address" */
+	int dns_tcp;              /* ...over TCP (one segment, length-prefixed), not UDP */
 };
 
 /* One capture. */
@@ -358,6 +359,11 @@ static const struct fcase policy_cases[] = {
 		{ 4, "198.51.100.40", "192.0.2.40", d_pol_notls, 0, 0, "gmail-smtp-in.l.google.com" } } },
 	{ "sts_dns_downgrade", DLT_EN10MB, {
 		{ 4, "198.51.100.41", "192.0.2.41", d_pol_notls, 0, 0, "mx.example.net" } } },
+	/* The MX answer over TCP (what a resolver does after a truncated UDP
+	 * answer, which an on-path attacker can force); the recipient is of
+	 * another domain, so only the learned MX name brings the policy. */
+	{ "sts_dns_tcp_downgrade", DLT_EN10MB, {
+		{ 4, "198.51.100.48", "192.0.2.48", d_pol_notls_other, 0, 0, "mx.example.net", 1 } } },
 	{ "sts_dns_ipv6", DLT_EN10MB, {
 		{ 6, "2001:db8:100::41", "2001:db8:41::25", d_pol_notls, 0, 0, "mx.example.net" } } },
 	{ "rcpt_domain_downgrade", DLT_EN10MB, { V4("198.51.100.42", "192.0.2.42", d_pol_notls) } },
@@ -1023,14 +1029,16 @@ dns_name_put(uint8_t *p, const char *name)
 	return n;
 }
 
-/* A DNS answer to the client's resolver: "name has the server's address". */
+/* A DNS answer to the client's resolver: "name has the server's address",
+ * in a UDP datagram, or (tcp) in one TCP segment with its length prefix. */
 static void
-send_dns(struct gen *g, const struct conn *c, const char *name)
+send_dns(struct gen *g, const struct conn *c, const char *name, int tcp)
 {
 	static const uint8_t mac_r[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x35 };
 	uint8_t f[GEN_FRAME_MAX], res[16], auth[16];
 	size_t l2 = 0, l3 = c->af == 4 ? 20 : 40, q, alen = c->af == 4 ? 4 : 16;
-	uint8_t *ip, *udp, *d;
+	size_t l4 = tcp ? 22 : 8;              /* TCP: header and length prefix */
+	uint8_t *ip, *udp, *d, proto = tcp ? 6 : 17;
 	uint32_t sum;
 
 	memset(res, 0, sizeof res);
@@ -1048,7 +1056,7 @@ send_dns(struct gen *g, const struct conn *c, const char *name)
 	}
 	ip = f + l2;
 	udp = ip + l3;
-	d = udp + 8;
+	d = udp + l4;
 	put16(d, 0x5354);                        /* id */
 	put16(d + 2, 0x8180);                    /* response, RD, RA, NOERROR */
 	put16(d + 4, 1);
@@ -1066,42 +1074,51 @@ send_dns(struct gen *g, const struct conn *c, const char *name)
 	q += 12 + alen;
 	put16(udp, 53);
 	put16(udp + 2, 53000);
-	put16(udp + 4, (unsigned)(8 + q));
+	if (tcp) {
+		put32(udp + 4, 0x35000001u);        /* seq, ack: no handshake needed */
+		put32(udp + 8, 0x0c000001u);
+		udp[12] = 5 << 4;
+		udp[13] = 0x18;                     /* PSH, ACK */
+		put16(udp + 14, 65535);
+		put16(udp + 20, (unsigned)q);       /* the message's length */
+	} else {
+		put16(udp + 4, (unsigned)(8 + q));
+	}
 	if (c->af == 4) {
 		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + 8 + q));
+		put16(ip + 2, (unsigned)(20 + l4 + q));
 		ip[8] = 64;
-		ip[9] = 17;
+		ip[9] = proto;
 		memcpy(ip + 12, auth, 4);
 		memcpy(ip + 16, res, 4);
 		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 		uint8_t ph[12] = { 0 };
 		memcpy(ph, auth, 4);
 		memcpy(ph + 4, res, 4);
-		ph[9] = 17;
-		put16(ph + 10, (unsigned)(8 + q));
+		ph[9] = proto;
+		put16(ph + 10, (unsigned)(l4 + q));
 		sum = csum_add(0, ph, 12);
 	} else {
 		ip[0] = 0x60;
-		put16(ip + 4, (unsigned)(8 + q));
-		ip[6] = 17;
+		put16(ip + 4, (unsigned)(l4 + q));
+		ip[6] = proto;
 		ip[7] = 64;
 		memcpy(ip + 8, auth, 16);
 		memcpy(ip + 24, res, 16);
 		uint8_t ph[40] = { 0 };
 		memcpy(ph, auth, 16);
 		memcpy(ph + 16, res, 16);
-		put32(ph + 32, (uint32_t)(8 + q));
-		ph[39] = 17;
+		put32(ph + 32, (uint32_t)(l4 + q));
+		ph[39] = proto;
 		sum = csum_add(0, ph, 40);
 	}
-	put16(udp + 6, csum_fold(csum_add(sum, udp, 8 + q)));
+	put16(udp + (tcp ? 16 : 6), csum_fold(csum_add(sum, udp, l4 + q)));
 
 	struct pcap_pkthdr h;
 	memset(&h, 0, sizeof h);
 	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
 	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(l2 + l3 + 8 + q);
+	h.caplen = h.len = (bpf_u_int32)(l2 + l3 + l4 + q);
 	pcap_dump((u_char *)g->dump, &h, f);
 	g->packets++;
 }
@@ -1133,7 +1150,7 @@ write_session(struct gen *g, const struct session *ss, uint32_t seed)
 	g->ts_us += (uint64_t)ss->delay_s * 1000000u;
 	g->writing = ss->start_at == 0;
 	if (ss->dns)
-		send_dns(g, &c, ss->dns);
+		send_dns(g, &c, ss->dns, ss->dns_tcp);
 
 	/* three-way handshake; the first SYN has SYN only */
 	send_seg(g, &c, C, TH_SYN, c.e[C].nxt, NULL, 0);
