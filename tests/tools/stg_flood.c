@@ -210,7 +210,7 @@ seg(struct conn *c, int from, unsigned flags, const void *pl, size_t n)
 	uint8_t ph[40], *th;
 	size_t hl = c->v6 ? 40 : 20, phl;
 	const struct side *s = from ? &srv : &cli;
-	int fd, r;
+	int r;
 
 	if (n > MSS)
 		n = MSS;
@@ -259,42 +259,11 @@ seg(struct conn *c, int from, unsigned flags, const void *pl, size_t n)
 	put16(th + 16, csum_fold(csum_add(csum_add(0, ph, phl), th, 20 + n)));
 	c->nxt[from] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
 
-	if (!c->v6) {
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		memcpy(&sin.sin_addr, a[!from], 4);
-		fd = s->fd4;
-		r = (int)sendto(fd, f, hl + 20 + n, 0, (struct sockaddr *)&sin, sizeof sin);
-	} else {
-		struct sockaddr_in6 sin6;
-
-		memset(&sin6, 0, sizeof sin6);
-		sin6.sin6_family = AF_INET6;
-		memcpy(&sin6.sin6_addr, a[!from], 16);
-		fd = s->fd6;
-		r = (int)sendto(fd, f, hl + 20 + n, 0, (struct sockaddr *)&sin6, sizeof sin6);
-	}
+	r = side_send(s, c->v6, a[!from], f, hl + 20 + n);
 	if (r < 0) {
 		/* a full device queue: let it drain and try once more */
 		settle(0);
-		if (c->v6) {
-			struct sockaddr_in6 sin6;
-
-			memset(&sin6, 0, sizeof sin6);
-			sin6.sin6_family = AF_INET6;
-			memcpy(&sin6.sin6_addr, a[!from], 16);
-			r = (int)sendto(fd, f, hl + 20 + n, 0, (struct sockaddr *)&sin6, sizeof sin6);
-		} else {
-			struct sockaddr_in sin;
-
-			memset(&sin, 0, sizeof sin);
-			sin.sin_family = AF_INET;
-			memcpy(&sin.sin_addr, a[!from], 4);
-			r = (int)sendto(fd, f, hl + 20 + n, 0, (struct sockaddr *)&sin, sizeof sin);
-		}
-		if (r < 0)
+		if (side_send(s, c->v6, a[!from], f, hl + 20 + n) < 0)
 			die("sendto");
 	}
 	sent++;

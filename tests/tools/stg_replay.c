@@ -91,23 +91,7 @@ server_port(uint16_t port)
 static int
 send_dgram(const struct side *s, const struct pkt *p)
 {
-	if (p->af == 4) {
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		memcpy(&sin.sin_addr, p->dst.a, 4);
-		return (int)sendto(s->fd4, p->l3, p->l3_len, 0,
-		    (struct sockaddr *)&sin, sizeof sin);
-	} else {
-		struct sockaddr_in6 sin6;
-
-		memset(&sin6, 0, sizeof sin6);
-		sin6.sin6_family = AF_INET6;
-		memcpy(&sin6.sin6_addr, p->dst.a, 16);
-		return (int)sendto(s->fd6, p->l3, p->l3_len, 0,
-		    (struct sockaddr *)&sin6, sizeof sin6);
-	}
+	return side_send(s, p->af == 6, p->dst.a, p->l3, p->l3_len);
 }
 
 /* Same segment (or fragment), whatever TTL and checksums became? */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,28 @@ side_open(struct side *s, const char *ns, const char *who)
 		return -1;
 	}
 	return 0;
+}
+
+/* Send a whole IP datagram (header included) from the side's namespace
+ * to dst (4 or 16 bytes, as v6 says). The sendto() result. */
+static inline int
+side_send(const struct side *s, int v6, const uint8_t *dst, const void *dgram, size_t len)
+{
+	if (!v6) {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		memcpy(&sin.sin_addr, dst, 4);
+		return (int)sendto(s->fd4, dgram, len, 0, (struct sockaddr *)&sin, sizeof sin);
+	} else {
+		struct sockaddr_in6 sin6;
+
+		memset(&sin6, 0, sizeof sin6);
+		sin6.sin6_family = AF_INET6;
+		memcpy(&sin6.sin6_addr, dst, 16);
+		return (int)sendto(s->fd6, dgram, len, 0, (struct sockaddr *)&sin6, sizeof sin6);
+	}
 }
 
 #endif
