@@ -59,7 +59,6 @@ struct gw_engine {
 	struct gw_stats       st;     /* counters */
 	/* The datagram being inspected, when the caller lets us change it
 	 * (inline); NULL otherwise. */
-	const uint8_t        *frame;
 	uint8_t              *wframe;
 	size_t                framelen;
 	int                   rewritten; /* wframe was changed */
@@ -389,6 +388,15 @@ flow_finish(struct gw_engine *e, struct flow *f, int why, uint64_t ts_us)
 static int handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
     uint64_t ts_us, const struct gw_tls_facts *tls);
 
+/* An empty list of findings, with the engine's handshake buffers. */
+static void
+out_start(const struct gw_engine *e, struct smtp_out *out)
+{
+	out->n = 0;
+	out->decided = 0;
+	out->hs = e->hs;
+}
+
 /* Make room for one more flow: the oldest one that is not in the middle
  * of its inspection, among the few oldest. A flood of SYNs then pushes out
  * its own half-open flows, not the session whose EHLO reply is on its way
@@ -418,9 +426,7 @@ evict_oldest(struct gw_engine *e, uint64_t ts_us)
 		 * greeted sessions cannot become a flood of alerts. */
 		flow_policy(e, victim, &pm);
 		if (pol_expects_tls(&pm)) {
-			out.n = 0;
-			out.decided = 0;
-			out.hs = e->hs;
+			out_start(e, &out);
 			smtp_raise(&victim->smtp, &out, SIG_INSPECTION_LIMIT,
 			    "flow table full: evicted in the middle of its inspection "
 			    "(the rest of the session passes uninspected)");
@@ -710,6 +716,14 @@ push_payload(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
 	return r;
 }
 
+/* A DNS answer: learn which names its addresses were asked as. */
+static void
+learn_dns(struct gw_engine *e, const uint8_t *msg, size_t len, uint64_t ts_us)
+{
+	gw_names_learn_dns(e->names, msg, len, ts_us);
+	e->st.dns_answers++;
+}
+
 /* A DNS answer over TCP (a resolver retries there when the UDP answer was
  * truncated, which an on-path attacker can force): learn from every whole
  * message a segment holds from its first byte. Stateless, no reassembly:
@@ -721,8 +735,7 @@ learn_dns_tcp(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	size_t left = p->payload_len, msglen, n;
 
 	while (left > 2 && (n = dns_tcp_frame(b, left, &msg, &msglen)) != 0) {
-		gw_names_learn_dns(e->names, msg, msglen, ts_us);
-		e->st.dns_answers++;
+		learn_dns(e, msg, msglen, ts_us);
 		b += n;
 		left -= n;
 	}
@@ -736,7 +749,7 @@ learn_dns_tcp(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 static int
 first_copy(struct gw_engine *e, const struct tcp_half *h, const struct pkt *p)
 {
-	uintptr_t base = (uintptr_t)e->frame, l4 = (uintptr_t)p->l4;
+	uintptr_t base = (uintptr_t)e->wframe, l4 = (uintptr_t)p->l4;
 
 	if (e->wframe == NULL || p->l4 == NULL || l4 < base ||
 	    l4 - base + p->l4_len > e->framelen || p->payload_len != p->payload_wire_len ||
@@ -761,9 +774,7 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 	struct smtp_out out;
 	struct gw_deliver d = { f, dir, &out };
 
-	out.n = 0;
-	out.decided = 0;
-	out.hs = e->hs;
+	out_start(e, &out);
 	if (p->tcp_flags & PKT_TH_SYN) {
 		if (dir == FLOW_TO_CLIENT) {
 			tcp_half_init(h, p->seq + 1);
@@ -850,13 +861,11 @@ gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len, uint64_t t
 {
 	enum gw_verdict v;
 
-	e->frame = ip;
 	e->wframe = ip;
 	e->framelen = len;
 	e->rewritten = 0;
 	v = gw_engine_packet(e, PKT_LINK_RAW, ip, len, ts_us, p);
-	*rewritten = e->rewritten && (v == GW_V_ACCEPT || v == GW_V_BYPASS);
-	e->frame = NULL;
+	*rewritten = e->rewritten; /* (a dropped packet's change goes nowhere) */
 	e->wframe = NULL;
 	return v;
 }
@@ -897,9 +906,7 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	if ((unsigned)rc < sizeof(e->st.decode) / sizeof(e->st.decode[0]))
 		e->st.decode[rc]++;
 	if (rc == PKT_UDP && p->sport == 53 && e->conf.learn_dns) {
-		/* A DNS answer: learn which names its addresses were asked as. */
-		gw_names_learn_dns(e->names, p->payload, p->payload_len, ts_us);
-		e->st.dns_answers++;
+		learn_dns(e, p->payload, p->payload_len, ts_us);
 	}
 	if (rc != PKT_OK) {
 		e->st.verdicts[GW_V_ACCEPT]++;

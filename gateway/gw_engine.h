@@ -129,7 +129,8 @@ enum gw_verdict gw_engine_packet(struct gw_engine *e, int linktype,
  * forward, which may change it. A segment that repeats inspected bytes
  * with different ones (an overlap or retransmission attack) is rewritten
  * in place to the first copy, TCP checksum recomputed, and *rewritten set:
- * the receiver then gets exactly the stream that was inspected.
+ * forwarded with a pass verdict (ACCEPT, BYPASS), the receiver then gets
+ * exactly the stream that was inspected; a dropped one goes nowhere.
  */
 enum gw_verdict gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len,
     uint64_t ts_us, struct pkt *p, int *rewritten);

@@ -430,38 +430,34 @@ pkt_status_name(int status)
 	}
 }
 
+/* The TCP pseudo-header's sum (RFC 793): addresses, protocol, length. */
+static uint32_t
+tcp_pseudo_sum(const struct pkt *p)
+{
+	size_t alen = p->af == 4 ? 4 : 16;
+	uint32_t sum;
+
+	sum = csum_add(0, p->src.a, alen);
+	sum = csum_add(sum, p->dst.a, alen);
+	return sum + PKT_PROTO_TCP + (p->l4_len & 0xffff) + (p->l4_len >> 16);
+}
+
 int
 pkt_tcp_csum_ok(const struct pkt *p)
 {
-	size_t alen = p->af == 4 ? 4 : 16;
-	uint32_t sum, tcplen;
-
 	if (p->l4 == NULL || p->payload_len != p->payload_wire_len)
 		return -1;
-	tcplen = p->l4_len;
-	sum = csum_add(0, p->src.a, alen);
-	sum = csum_add(sum, p->dst.a, alen);
-	sum += PKT_PROTO_TCP;
-	sum += tcplen & 0xffff;
-	sum += tcplen >> 16;
-	return csum_fold(csum_add(sum, p->l4, tcplen)) == 0;
+	return csum_fold(csum_add(tcp_pseudo_sum(p), p->l4, p->l4_len)) == 0;
 }
 
 void
 pkt_tcp_csum_write(const struct pkt *p, uint8_t *tcp)
 {
-	size_t alen = p->af == 4 ? 4 : 16;
-	uint32_t sum, tcplen = p->l4_len;
 	uint16_t c;
 
 	tcp[16] = 0;
 	tcp[17] = 0;
-	sum = csum_add(0, p->src.a, alen);
-	sum = csum_add(sum, p->dst.a, alen);
-	sum += PKT_PROTO_TCP;
-	sum += tcplen & 0xffff;
-	sum += tcplen >> 16;
-	c = csum_fold(csum_add(sum, tcp, tcplen));
+	c = csum_fold(csum_add(tcp_pseudo_sum(p), tcp, p->l4_len));
 	tcp[16] = (uint8_t)(c >> 8);
 	tcp[17] = (uint8_t)c;
 }

@@ -48,8 +48,8 @@
 
 /* GSO packets reach 64 KB; the netlink and attribute headers come on top. */
 #define NFQ_RECV_BUFSZ   (0xffff + MNL_SOCKET_BUFFER_SIZE)
-/* Verdict and config messages carry no packet: a page is plenty. */
-/* A verdict, or one with a changed datagram (up to 64 KiB, GSO) attached. */
+/* Config and verdict messages; a verdict may carry a changed datagram
+ * (up to 64 KB, GSO) back to the kernel. */
 #define NFQ_SEND_BUFSZ   (0xffff + 8192)
 /* Longest run of ACCEPTs answered with one batch verdict: bounds how long
  * an accepted packet waits for its verdict while the socket keeps filling. */

@@ -203,7 +203,8 @@ test_overlap_ahead_rewritten(void **state)
 	run_end(&r);
 }
 
-/* Under enforce the conflict blocks the flow: dropped, nothing to change. */
+/* Under enforce the conflict blocks the flow: dropped (and reset), so the
+ * other bytes reach nobody whatever the frame now holds. */
 static void
 test_enforce_blocks_instead(void **state)
 {
@@ -216,7 +217,6 @@ test_enforce_blocks_instead(void **state)
 	dialogue_to_starttls(&r);
 	say(&r, 1, "STARTTLS\r\n");
 	assert_int_equal(send_at(&r, b, 1, r.cseq - 10, 0x18, "XXXXXXXX\r\n", &rw), GW_V_BLOCK);
-	assert_int_equal(rw, 0);
 	run_end(&r);
 }
 
