@@ -63,7 +63,11 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-TOOL_SRC    := $(wildcard tests/tools/*.c)
+# tests/tools/capw.c is the capture writer the generators link (capw.h),
+# not a tool of its own.
+CAPW_SRC    := tests/tools/capw.c
+CAPW_LIB    := $(BUILD)/libcapw.a
+TOOL_SRC    := $(filter-out $(CAPW_SRC),$(wildcard tests/tools/*.c))
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 BENCH_SRC   := $(wildcard bench/*.c)
@@ -96,6 +100,10 @@ $(BUILD)/libstg.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(CAPW_LIB): $(CAPW_SRC:%.c=$(BUILD)/obj/%.o)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -106,14 +114,17 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libstg.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(TEST_LIBS)
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libstg.a
+# The capture writer's test reads back what it writes with the decoder.
+$(BUILD)/tests/test_capw: $(CAPW_LIB)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(CAPW_LIB) $(BUILD)/libstg.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# Benchmark tools: captures (libpcap), the naive NFQUEUE program, the
-# ping-pong; none links the engine.
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o
+# Benchmark tools: captures (libpcap, the capture writer), the naive
+# NFQUEUE program, the ping-pong; none links the engine.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CAPW_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(BENCH_LIBS)

@@ -16,20 +16,18 @@
  * link. Clients 198.51.100.0/24 and 2001:db8:100::/48 (one in four is
  * IPv6), servers 203.0.113.0/24, 192.0.2.0/24 and 2001:db8:25::/48. Output
  * is byte-identical on every run: one xorshift generator with a fixed seed
- * picks everything. Ethernet link type; lengths and checksums are right.
+ * picks everything. Ethernet link type; lengths and checksums are right
+ * (the frames are those of tests/tools/capw.h, the generators' writer).
  * A summary (sessions, packets, bytes) goes to standard error. This is a
  * benchmark tool: it exits on any error.
  */
-#include <arpa/inet.h>
-#include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../inspect/csum.h"
-#include "../inspect/wire.h"
+#include "../tests/tools/capw.h"
 
 /* 2026-11-28 12:00:00 UTC, as the fixtures. */
 #define BIG_T0_SEC      1795867200u
@@ -38,7 +36,6 @@
 #define BIG_MSS         1448u
 #define BIG_CONCURRENT  64
 #define BIG_STEPS_MAX   32
-#define BIG_FRAME_MAX   2048
 /* Opaque (encrypted-looking) bytes are copied from this pool. */
 #define BIG_POOL        (1u << 20)
 /* Application data: bytes per session, and per TLS record (as OpenSSL). */
@@ -48,12 +45,6 @@
 
 #define C 0
 #define S 1
-
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 /* Session kinds. */
 enum kind { K_TLS12, K_TLS13, K_PLAIN, K_STRIPPED, K_REJECTED, K_INJECTED, K_SYN };
@@ -65,18 +56,9 @@ struct step {
 	size_t len;       /* their length */
 };
 
-/* One side of a connection. */
-struct end {
-	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
-	uint16_t port;    /* TCP port */
-	uint16_t ipid;    /* next IPv4 identification */
-	uint32_t nxt;     /* next sequence number this side sends */
-};
-
 /* A session being written, packet by packet. */
 struct sess {
-	int af;                        /* 4 or 6 */
-	struct end e[2];               /* [C] client, [S] server */
+	struct capw_conn c;            /* [C] client, [S] server */
 	struct step st[BIG_STEPS_MAX]; /* the dialogue */
 	int nst;                       /* steps used */
 	int phase;                     /* 0-2 handshake, 3 data, 4-6 teardown, 7 done */
@@ -88,9 +70,7 @@ struct sess {
 
 /* The capture being written. */
 struct gen {
-	pcap_dumper_t *dump;           /* output */
-	uint64_t ts_us;                /* link clock */
-	uint64_t packets, bytes;       /* written (bytes: frame lengths + record headers) */
+	struct capw w;                 /* output, link clock, packets and frame bytes */
 	uint64_t sessions;             /* started */
 };
 
@@ -105,16 +85,18 @@ die(const char *what)
 	exit(1);
 }
 
-/* Next pseudo-random word (xorshift32). */
+/* Next pseudo-random word. */
 static uint32_t
 rng_next(void)
 {
-	uint32_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
+	return capw_rng(&rng_state);
+}
+
+/* Bytes of the capture so far: frames and their 16-byte record headers. */
+static uint64_t
+big_bytes(const struct gen *g)
+{
+	return g->w.bytes + 16u * g->w.packets;
 }
 
 /* A number in [lo, hi]. */
@@ -412,17 +394,17 @@ static void
 sess_start(struct gen *g, struct sess *ss, uint64_t i, enum kind k)
 {
 	memset(ss, 0, sizeof *ss);
-	ss->af = (i % 4 == 3) ? 6 : 4;
+	capw_conn_init(&ss->c, (i % 4 == 3) ? 6 : 4, NULL, NULL, 0);
 	uint32_t host = (uint32_t)(i % 250) + 1, hi = (uint32_t)(i / 250);
-	if (ss->af == 4) {
+	if (ss->c.af == 4) {
 		uint8_t c4[4] = { 198, 51, 100, (uint8_t)host };
-		memcpy(ss->e[C].addr, c4, 4);
+		memcpy(ss->c.e[C].addr, c4, 4);
 		if (rng_next() & 1) {
 			uint8_t s4[4] = { 203, 0, 113, (uint8_t)rng_range(1, 254) };
-			memcpy(ss->e[S].addr, s4, 4);
+			memcpy(ss->c.e[S].addr, s4, 4);
 		} else {
 			uint8_t s4[4] = { 192, 0, 2, (uint8_t)rng_range(1, 254) };
-			memcpy(ss->e[S].addr, s4, 4);
+			memcpy(ss->c.e[S].addr, s4, 4);
 		}
 	} else {
 		/* 2001:db8:100::<hi>:<host> and 2001:db8:25::<n> */
@@ -430,17 +412,17 @@ sess_start(struct gen *g, struct sess *ss, uint64_t i, enum kind k)
 		c6[12] = (uint8_t)(hi >> 8);
 		c6[13] = (uint8_t)hi;
 		c6[15] = (uint8_t)host;
-		memcpy(ss->e[C].addr, c6, 16);
+		memcpy(ss->c.e[C].addr, c6, 16);
 		uint8_t s6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x25 };
 		s6[15] = (uint8_t)rng_range(1, 254);
-		memcpy(ss->e[S].addr, s6, 16);
+		memcpy(ss->c.e[S].addr, s6, 16);
 	}
-	ss->e[C].port = (uint16_t)(1024 + hi % 64000);
-	ss->e[S].port = 25;
-	ss->e[C].ipid = (uint16_t)rng_next();
-	ss->e[S].ipid = (uint16_t)rng_next();
-	ss->e[C].nxt = rng_next();
-	ss->e[S].nxt = rng_next();
+	ss->c.e[C].port = (uint16_t)(1024 + hi % 64000);
+	ss->c.e[S].port = 25;
+	ss->c.e[C].ipid = (uint16_t)rng_next();
+	ss->c.e[S].ipid = (uint16_t)rng_next();
+	ss->c.e[C].nxt = rng_next();
+	ss->c.e[S].nxt = rng_next();
 	build_dialogue(ss, k);
 	if (k == K_SYN)
 		ss->phase = 7;   /* after the SYN: nothing more */
@@ -464,87 +446,16 @@ static void
 send_seg(struct gen *g, struct sess *ss, int from, unsigned flags, uint32_t seq,
     const uint8_t *pl, size_t n)
 {
-	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x0c };
-	static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x05 };
-	uint8_t f[BIG_FRAME_MAX];
-	struct end *src = &ss->e[from], *dst = &ss->e[!from];
-	size_t l3len = ss->af == 4 ? 20 : 40;
-	size_t thl = (flags & TH_SYN) ? 24 : 20;
-	uint8_t *ip = f + 14, *th = ip + l3len;
+	struct capw_seg s = { .flags = flags, .seq = seq, .pl = pl, .n = n };
 
-	g->ts_us += BIG_PKT_GAP_US;
-	memcpy(f, from == C ? mac_s : mac_c, 6);
-	memcpy(f + 6, from == C ? mac_c : mac_s, 6);
-	put16(f + 12, ss->af == 4 ? 0x0800 : 0x86dd);
-	memset(ip, 0, l3len + thl);
-	if (ss->af == 4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + thl + n));
-		put16(ip + 4, src->ipid++);
-		put16(ip + 6, 0x4000);
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, src->addr, 4);
-		memcpy(ip + 16, dst->addr, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned)(thl + n));
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, src->addr, 16);
-		memcpy(ip + 24, dst->addr, 16);
-	}
-	put16(th, src->port);
-	put16(th + 2, dst->port);
-	put32(th + 4, seq);
-	put32(th + 8, (flags & TH_ACK) ? dst->nxt : 0);
-	th[12] = (uint8_t)((thl / 4) << 4);
-	th[13] = (uint8_t)flags;
-	put16(th + 14, from == C ? 64240 : 65160);
-	if (thl == 24) {
-		th[20] = 2;
-		th[21] = 4;
-		put16(th + 22, 1460);
-	}
-	if (n)
-		memcpy(th + thl, pl, n);
-
-	uint8_t ph[40];
-	uint32_t sum;
-	size_t tcplen = thl + n;
-	if (ss->af == 4) {
-		memcpy(ph, src->addr, 4);
-		memcpy(ph + 4, dst->addr, 4);
-		ph[8] = 0;
-		ph[9] = 6;
-		put16(ph + 10, (unsigned)tcplen);
-		sum = csum_add(0, ph, 12);
-	} else {
-		memcpy(ph, src->addr, 16);
-		memcpy(ph + 16, dst->addr, 16);
-		put32(ph + 32, (uint32_t)tcplen);
-		ph[36] = ph[37] = ph[38] = 0;
-		ph[39] = 6;
-		sum = csum_add(0, ph, 40);
-	}
-	put16(th + 16, csum_fold(csum_add(sum, th, tcplen)));
-
-	struct pcap_pkthdr h;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(14 + l3len + tcplen);
-	pcap_dump((u_char *)g->dump, &h, f);
-	g->packets++;
-	g->bytes += 16 + h.caplen;
+	capw_send(&g->w, &ss->c, from, &s);
 }
 
 /* Write the next packet of a session; returns 0 when it has ended. */
 static int
 sess_step(struct gen *g, struct sess *ss)
 {
-	struct end *c = &ss->e[C], *s = &ss->e[S];
+	struct capw_end *c = &ss->c.e[C], *s = &ss->c.e[S];
 
 	switch (ss->phase) {
 	case 0:
@@ -567,7 +478,7 @@ sess_step(struct gen *g, struct sess *ss)
 		/* the receiver acknowledges every second full segment, and the
 		 * end of a step unless it answers with data at once */
 		if (ss->ack_due) {
-			send_seg(g, ss, !from, TH_ACK, ss->e[!from].nxt, NULL, 0);
+			send_seg(g, ss, !from, TH_ACK, ss->c.e[!from].nxt, NULL, 0);
 			ss->ack_due = 0;
 			ss->unacked = 0;
 			if (ss->off == st->len && ++ss->cur == ss->nst)
@@ -579,8 +490,8 @@ sess_step(struct gen *g, struct sess *ss)
 		size_t n = st->len - ss->off < BIG_MSS ? st->len - ss->off : BIG_MSS;
 		int last = ss->off + n == st->len;
 		send_seg(g, ss, from, TH_ACK | (last ? TH_PSH : 0),
-		    ss->e[from].nxt, st->p + ss->off, n);
-		ss->e[from].nxt += (uint32_t)n;
+		    ss->c.e[from].nxt, st->p + ss->off, n);
+		ss->c.e[from].nxt += (uint32_t)n;
 		ss->off += n;
 		ss->unacked++;
 		if (last) {
@@ -660,25 +571,18 @@ main(int argc, char **argv)
 		uint32_t w = rng_next();
 		memcpy(pool + i, &w, 4);
 	}
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
-	if (p == NULL)
-		die("pcap_open_dead failed");
 	struct gen g;
 	memset(&g, 0, sizeof g);
-	g.ts_us = (uint64_t)BIG_T0_SEC * 1000000u;
-	g.dump = pcap_dump_open(p, argv[optind]);
-	if (g.dump == NULL) {
-		fprintf(stderr, "gen_big: %s: %s\n", argv[optind], pcap_geterr(p));
-		return 1;
-	}
+	/* the SYN capture: one SYN every microsecond */
+	capw_open(&g.w, argv[optind], DLT_EN10MB, 65535, (uint64_t)BIG_T0_SEC * 1000000u,
+	    k_syn ? 1 : BIG_PKT_GAP_US);
 
 	if (k_syn) {
 		/* one SYN per tuple, 1 us apart: all half-open at the end */
 		struct sess ss;
 		for (uint64_t i = 0; i < nsyn; i++) {
 			sess_start(&g, &ss, i, K_SYN);
-			g.ts_us -= BIG_PKT_GAP_US - 1;
-			send_seg(&g, &ss, C, TH_SYN, ss.e[C].nxt, NULL, 0);
+			send_seg(&g, &ss, C, TH_SYN, ss.c.e[C].nxt, NULL, 0);
 		}
 	} else {
 		uint64_t limit = (uint64_t)mb * 1000000u, next = 0;
@@ -696,7 +600,7 @@ main(int argc, char **argv)
 				if (sess_step(&g, &act[i]))
 					continue;
 				sess_free(&act[i]);
-				if (g.bytes < limit) {
+				if (big_bytes(&g) < limit) {
 					sess_start(&g, &act[i], next++,
 					    k_plain ? K_PLAIN : mixed_kind());
 				} else {
@@ -706,12 +610,9 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	if (pcap_dump_flush(g.dump) != 0)
-		die("write failed");
-	pcap_dump_close(g.dump);
-	pcap_close(p);
+	capw_close(&g.w);
 	fprintf(stderr, "gen_big: %s: %llu sessions, %llu packets, %llu bytes\n",
 	    argv[optind], (unsigned long long)g.sessions,
-	    (unsigned long long)g.packets, (unsigned long long)(g.bytes + 24));
+	    (unsigned long long)g.w.packets, (unsigned long long)(big_bytes(&g) + 24));
 	return 0;
 }

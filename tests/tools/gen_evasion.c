@@ -6,10 +6,10 @@
  *
  * Each case is a function that writes one or more TCP sessions through a
  * small imperative API (open, say, raw segments at any sequence number,
- * IPv4/IPv6 fragments, bad checksums, urgent pointers, FIN). The packet
- * writer is copied from gen_fixtures.c (same clock, checksums, Ethernet
- * framing) and extended; like it, the output is byte-identical on every
- * run: times start at 2026-11-28 12:00:00 UTC, ISNs and ports derive from
+ * IPv4/IPv6 fragments, bad checksums, urgent pointers, FIN) over the
+ * capture writer capw.h (the one gen_fixtures.c uses: same clock,
+ * checksums, Ethernet framing); like it, the output is byte-identical on
+ * every run: times start at 2026-11-28 12:00:00 UTC, ISNs and ports derive from
  * the case name and the session number. tests/run-evasion.sh compares the
  * output with the committed captures tests/evasion/<case>.pcap and replays
  * each against
@@ -19,16 +19,12 @@
  * 203.0.113.128/25 testing (TLS expected, alerts only), 192.0.2.0/24 no
  * rule (default testing: nothing expected), 2001:db8:25::/48 enforce.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include "../../inspect/csum.h"
 #include "../../inspect/wire.h"
+#include "capw.h"
 
 /* 2026-11-28 12:00:00 UTC, as gen_fixtures. */
 #define GEN_T0_SEC      1795867200u
@@ -36,17 +32,9 @@
 #define GEN_STEP_GAP_US 12000u
 #define GEN_MSS         1448u
 #define GEN_SNAPLEN     65535
-#define GEN_FRAME_MAX   2048
 
 #define C 0
 #define S 1
-
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-#define TH_URG 0x20
 
 /* Servers by policy. */
 #define SRV_ENFORCE "203.0.113.25"
@@ -75,6 +63,11 @@ struct segopt {
 	unsigned flags;     /* TH_*; 0 means ACK|PSH */
 	uint16_t urg;       /* urgent pointer (with TH_URG) */
 	int bad_csum;       /* write a wrong TCP checksum */
+	unsigned ttl;       /* IP TTL / hop limit; 0 = 64 (capw.h: CAPW_TTL_ZERO for 0) */
+	const uint8_t *tcpopt; /* extra TCP options (e.g. capw_opt_md5), tcpoptlen bytes */
+	size_t tcpoptlen;
+	int ack_set;        /* write .ack instead of the peer's next sequence number */
+	uint32_t ack;
 	unsigned frag;      /* IP fragment payload size (multiple of 8), 0 = whole */
 	int frag_order;     /* 0 in order, 1 reversed */
 	const uint8_t *frag_alt; /* right after fragment 2, send fragment 2 again with these TCP bytes (overlap) */
@@ -82,27 +75,12 @@ struct segopt {
 	int v6ext;          /* IPv6: hop-by-hop + destination options before TCP / the fragment header */
 };
 
-/* One side of a connection. */
-struct end {
-	uint8_t  addr[16];
-	uint8_t  mac[6];
-	uint16_t port;
-	uint16_t ipid;
-	uint32_t nxt;       /* next sequence number this side sends */
-};
-
-struct conn {
-	int af;
-	struct end e[2];
-};
-
+/* The capture being written. */
 struct gen {
-	pcap_dumper_t *dump;
-	uint64_t ts_us;
-	unsigned packets;
+	struct capw w;      /* output, clock, packet count */
 	uint32_t seed;      /* from the case name */
 	unsigned nsess;     /* sessions opened so far */
-	uint32_t v6fragid;
+	uint32_t v6fragid;  /* last IPv6 fragment identification used */
 };
 
 static void
@@ -112,169 +90,44 @@ die(const char *what)
 	exit(1);
 }
 
-static uint32_t
-fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* Write one Ethernet frame carrying ip[0..n). */
-static void
-emit(struct gen *g, const struct conn *c, int from, const uint8_t *ip, size_t n)
-{
-	uint8_t f[14 + GEN_FRAME_MAX + 64];
-	struct pcap_pkthdr h;
-
-	if (n > GEN_FRAME_MAX + 64)
-		die("frame too large");
-	memcpy(f, c->e[!from].mac, 6);
-	memcpy(f + 6, c->e[from].mac, 6);
-	put16(f + 12, c->af == 4 ? 0x0800 : 0x86dd);
-	memcpy(f + 14, ip, n);
-	g->ts_us += GEN_PKT_GAP_US;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(14 + n);
-	pcap_dump((u_char *)g->dump, &h, f);
-	g->packets++;
-}
-
-/* Build the TCP header + payload into th; returns its length. */
-static size_t
-build_tcp(const struct conn *c, int from, unsigned flags, uint32_t seq, uint16_t urg,
-    int bad_csum, const uint8_t *pl, size_t n, uint8_t *th)
-{
-	const struct end *src = &c->e[from], *dst = &c->e[!from];
-	size_t thl = (flags & TH_SYN) ? 24 : 20, tcplen = thl + n;
-	uint8_t ph[40];
-	uint32_t sum;
-
-	memset(th, 0, thl);
-	put16(th, src->port);
-	put16(th + 2, dst->port);
-	put32(th + 4, seq);
-	put32(th + 8, (flags & TH_ACK) ? dst->nxt : 0);
-	th[12] = (uint8_t)((thl / 4) << 4);
-	th[13] = (uint8_t)flags;
-	put16(th + 14, from == C ? 64240 : 65160);
-	put16(th + 18, urg);
-	if (thl == 24) {
-		th[20] = 2;
-		th[21] = 4;
-		put16(th + 22, 1460);
-	}
-	if (n)
-		memcpy(th + thl, pl, n);
-	if (c->af == 4) {
-		memcpy(ph, src->addr, 4);
-		memcpy(ph + 4, dst->addr, 4);
-		ph[8] = 0;
-		ph[9] = 6;
-		put16(ph + 10, (unsigned)tcplen);
-		sum = csum_add(0, ph, 12);
-	} else {
-		memcpy(ph, src->addr, 16);
-		memcpy(ph + 16, dst->addr, 16);
-		put32(ph + 32, (uint32_t)tcplen);
-		ph[36] = ph[37] = ph[38] = 0;
-		ph[39] = 6;
-		sum = csum_add(0, ph, 40);
-	}
-	sum = csum_add(sum, th, tcplen);
-	put16(th + 16, csum_fold(sum) ^ (bad_csum ? 0x5a5a : 0));
-	return tcplen;
-}
-
-/* IPv4 header for l4len bytes of protocol 6 at fragment offset off (bytes). */
-static void
-ip4_hdr(struct end *src, const struct end *dst, uint8_t *ip, size_t l4len,
-    uint16_t id, unsigned off, int more, int df)
-{
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (unsigned)(20 + l4len));
-	put16(ip + 4, id);
-	put16(ip + 6, (df ? 0x4000 : 0) | (more ? 0x2000 : 0) | (off / 8));
-	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, src->addr, 4);
-	memcpy(ip + 16, dst->addr, 4);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-}
-
-/* IPv6 header (+ optional hop-by-hop and destination options), next header
- * nh after them; returns the header bytes written. */
-static size_t
-ip6_hdr(const struct end *src, const struct end *dst, uint8_t *ip, size_t after,
-    int ext, unsigned nh)
-{
-	size_t hl = 40 + (ext ? 16 : 0);
-
-	memset(ip, 0, hl);
-	ip[0] = 0x60;
-	put16(ip + 4, (unsigned)(hl - 40 + after));
-	ip[7] = 64;
-	memcpy(ip + 8, src->addr, 16);
-	memcpy(ip + 24, dst->addr, 16);
-	if (!ext) {
-		ip[6] = (uint8_t)nh;
-		return hl;
-	}
-	ip[6] = 0;                     /* hop-by-hop */
-	ip[40] = 60;                   /* -> destination options */
-	ip[41] = 0;                    /* 8 bytes: PadN */
-	ip[42] = 1;
-	ip[43] = 4;
-	ip[48] = (uint8_t)nh;          /* destination options -> nh */
-	ip[49] = 0;
-	ip[50] = 1;
-	ip[51] = 4;
-	return hl;
-}
-
 /* Send one TCP segment from side `from` at seq, as the options say. */
 static void
-seg(struct gen *g, struct conn *c, int from, uint32_t seq, const void *pl, size_t n,
+seg(struct gen *g, struct capw_conn *c, int from, uint32_t seq, const void *pl, size_t n,
     const struct segopt *o)
 {
 	static const struct segopt none;
-	uint8_t tcp[GEN_FRAME_MAX], alt[GEN_FRAME_MAX], ip[GEN_FRAME_MAX + 64];
-	struct end *src = &c->e[from], *dst = &c->e[!from];
-	unsigned flags;
+	static uint8_t tcp[CAPW_L4_MAX], alt[CAPW_L4_MAX];
+	uint8_t opt[CAPW_TCPOPT_MAX];
+	struct capw_seg s;
+	struct capw_tcp t;
+	struct capw_ip ip;
 	size_t tl;
 
 	if (o == NULL)
 		o = &none;
-	flags = o->flags ? o->flags : (TH_ACK | TH_PSH);
-	if (n + 60 > GEN_FRAME_MAX)
-		die("segment too large");
-	tl = build_tcp(c, from, flags, seq, o->urg, o->bad_csum, pl, n, tcp);
-	if (o->frag_alt)
-		build_tcp(c, from, flags, seq, o->urg, o->bad_csum, o->frag_alt, n, alt);
-
+	s = (struct capw_seg){ .flags = o->flags ? o->flags : (TH_ACK | TH_PSH), .seq = seq,
+		.pl = pl, .n = n, .urg = o->urg, .opt = o->tcpopt, .optlen = o->tcpoptlen,
+		.ttl = o->ttl, .csum_xor = o->bad_csum ? 0x5a5a : 0, .ack_set = o->ack_set,
+		.ack = o->ack, .v6ext = o->v6ext };
 	if (o->frag == 0) {
-		size_t hl;
-		if (c->af == 4) {
-			ip4_hdr(src, dst, ip, tl, src->ipid++, 0, 0, 1);
-			hl = 20;
-		} else {
-			hl = ip6_hdr(src, dst, ip, tl, o->v6ext, 6);
-		}
-		memcpy(ip + hl, tcp, tl);
-		emit(g, c, from, ip, hl + tl);
+		capw_send(&g->w, c, from, &s);
 		return;
 	}
 
 	/* fragments of o->frag bytes (the last shorter) */
+	capw_conn_ip(c, from, &ip);
+	ip.ttl = o->ttl;
+	ip.v6ext = o->v6ext;
+	ip.v6frag = c->af == 6;
+	capw_conn_tcp(c, from, &s, &t, opt);
+	tl = capw_tcp_build(tcp, sizeof tcp, &ip, &t);
+	if (o->frag_alt) {
+		t.pl = o->frag_alt;
+		capw_tcp_build(alt, sizeof alt, &ip, &t);
+	}
 	unsigned nfrag = (unsigned)((tl + o->frag - 1) / o->frag);
-	uint16_t id = src->ipid++;
-	uint32_t id6 = ++g->v6fragid;
+	ip.id = c->e[from].ipid++;
+	ip.v6frag_id = ++g->v6fragid;
 	for (unsigned k = 0; k < nfrag + (o->frag_alt ? 1 : 0); k++) {
 		/* with an alternative, step 3 resends fragment 2 and later steps shift by one */
 		unsigned kk = o->frag_alt && k > 2 ? k - 1 : k;
@@ -282,28 +135,17 @@ seg(struct gen *g, struct conn *c, int from, uint32_t seq, const void *pl, size_
 		const uint8_t *body = o->frag_alt && k == 3 ? alt : tcp;
 		size_t off = (size_t)i * o->frag + (o->frag_alt && k == 3 ? o->frag_alt_shift : 0);
 		size_t len = tl - off < o->frag ? tl - off : o->frag;
-		int more = i + 1 < nfrag;
-		size_t hl;
 
-		if (c->af == 4) {
-			ip4_hdr(src, dst, ip, len, id, (unsigned)off, more, 0);
-			hl = 20;
-		} else {
-			hl = ip6_hdr(src, dst, ip, 8 + len, o->v6ext, 44);
-			ip[hl] = 6;            /* fragment header: next header TCP */
-			ip[hl + 1] = 0;
-			put16(ip + hl + 2, (unsigned)off | (more ? 1 : 0));
-			put32(ip + hl + 4, id6);
-			hl += 8;
-		}
-		memcpy(ip + hl, body + off, len);
-		emit(g, c, from, ip, hl + len);
+		ip.frag_off = (unsigned)off;
+		ip.more = i + 1 < nfrag;
+		ip.df = 0;
+		capw_write_ip(&g->w, &ip, body + off, len);
 	}
 }
 
 /* The peer acknowledges everything so far. */
 static void
-ack(struct gen *g, struct conn *c, int from)
+ack(struct gen *g, struct capw_conn *c, int from)
 {
 	struct segopt o = { .flags = TH_ACK };
 	seg(g, c, from, c->e[from].nxt, NULL, 0, &o);
@@ -311,45 +153,28 @@ ack(struct gen *g, struct conn *c, int from)
 
 /* Open a connection (three-way handshake unless midstream). */
 static void
-open_conn(struct gen *g, struct conn *c, int af, const char *cli, const char *srv, int handshake)
+open_conn(struct gen *g, struct capw_conn *c, int af, const char *cli, const char *srv, int handshake)
 {
-	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x0c };
-	static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x05 };
 	uint32_t s = g->seed + g->nsess++ * 7919u;
-	struct segopt syn = { .flags = TH_SYN }, synack = { .flags = TH_SYN | TH_ACK };
 
-	memset(c, 0, sizeof *c);
-	c->af = af;
-	if (inet_pton(af == 4 ? AF_INET : AF_INET6, cli, c->e[C].addr) != 1 ||
-	    inet_pton(af == 4 ? AF_INET : AF_INET6, srv, c->e[S].addr) != 1)
-		die("bad address");
-	memcpy(c->e[C].mac, mac_c, 6);
-	memcpy(c->e[S].mac, mac_s, 6);
+	capw_conn_init(c, af, cli, srv, s);
 	c->e[C].port = (uint16_t)(32768 + (s + g->nsess) % 28000);
-	c->e[S].port = 25;
-	c->e[C].ipid = (uint16_t)(s >> 16);
-	c->e[S].ipid = (uint16_t)(s >> 3);
-	c->e[C].nxt = s * 2654435761u;
-	c->e[S].nxt = (s ^ 0x5a5a5a5au) * 40503u;
-	g->ts_us += 1000000u;
+	g->w.ts_us += 1000000u;
 	if (handshake) {
-		seg(g, c, C, c->e[C].nxt, NULL, 0, &syn);
+		capw_handshake(&g->w, c);
+	} else {
+		c->e[C].nxt++;
+		c->e[S].nxt++;
 	}
-	c->e[C].nxt++;
-	if (handshake)
-		seg(g, c, S, c->e[S].nxt, NULL, 0, &synack);
-	c->e[S].nxt++;
-	if (handshake)
-		ack(g, c, C);
 }
 
 /* Send text in order (MSS-sized segments) and let the peer ack it. */
 static void
-say_n(struct gen *g, struct conn *c, int from, const void *text, size_t n)
+say_n(struct gen *g, struct capw_conn *c, int from, const void *text, size_t n)
 {
 	const uint8_t *p = text;
 
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	for (size_t off = 0; off < n; off += GEN_MSS) {
 		size_t k = n - off < GEN_MSS ? n - off : GEN_MSS;
 		seg(g, c, from, c->e[from].nxt + (uint32_t)off, p + off, k, NULL);
@@ -359,7 +184,7 @@ say_n(struct gen *g, struct conn *c, int from, const void *text, size_t n)
 }
 
 static void
-say(struct gen *g, struct conn *c, int from, const char *text)
+say(struct gen *g, struct capw_conn *c, int from, const char *text)
 {
 	say_n(g, c, from, text, strlen(text));
 }
@@ -367,13 +192,13 @@ say(struct gen *g, struct conn *c, int from, const char *text)
 /* Send text cut at the given offsets (sorted, ncut of them), segments in the
  * order perm gives (NULL: in order), then advance and ack. */
 static void
-say_cut(struct gen *g, struct conn *c, int from, const char *text, const size_t *cut,
+say_cut(struct gen *g, struct capw_conn *c, int from, const char *text, const size_t *cut,
     size_t ncut, const size_t *perm)
 {
 	size_t n = strlen(text), nseg = ncut + 1;
 	uint32_t base = c->e[from].nxt;
 
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	for (size_t k = 0; k < nseg; k++) {
 		size_t i = perm ? perm[k] : k;
 		size_t a = i == 0 ? 0 : cut[i - 1], b = i == ncut ? n : cut[i];
@@ -385,7 +210,7 @@ say_cut(struct gen *g, struct conn *c, int from, const char *text, const size_t 
 
 /* Bytes [a, b) of text at their place in the stream, without advancing. */
 static void
-part(struct gen *g, struct conn *c, int from, const char *text, size_t a, size_t b,
+part(struct gen *g, struct capw_conn *c, int from, const char *text, size_t a, size_t b,
     const struct segopt *o)
 {
 	seg(g, c, from, c->e[from].nxt + (uint32_t)a, text + a, b - a, o);
@@ -393,10 +218,10 @@ part(struct gen *g, struct conn *c, int from, const char *text, size_t a, size_t
 
 /* Close: FIN, FIN, ACK. */
 static void
-fin(struct gen *g, struct conn *c)
+fin(struct gen *g, struct capw_conn *c)
 {
 	struct segopt f = { .flags = TH_FIN | TH_ACK };
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, c, C, c->e[C].nxt, NULL, 0, &f);
 	c->e[C].nxt++;
 	seg(g, c, S, c->e[S].nxt, NULL, 0, &f);
@@ -428,7 +253,7 @@ tls_rec(uint8_t *b, unsigned ct, unsigned hs, size_t body)
 
 /* ClientHello, ServerHello: the session is decided "tls". */
 static void
-tls_start(struct gen *g, struct conn *c)
+tls_start(struct gen *g, struct capw_conn *c)
 {
 	uint8_t b[600];
 	say_n(g, c, C, b, tls_rec(b, 0x16, 1, 512));
@@ -440,7 +265,7 @@ tls_start(struct gen *g, struct conn *c)
 
 /* Banner and EHLO. */
 static void
-greet(struct gen *g, struct conn *c)
+greet(struct gen *g, struct capw_conn *c)
 {
 	say(g, c, S, T_BANNER);
 	say(g, c, C, T_EHLO);
@@ -449,7 +274,7 @@ greet(struct gen *g, struct conn *c)
 /* After an EHLO reply: the stripped variant goes on in plaintext, the
  * clean one through STARTTLS into TLS. */
 static void
-finish(struct gen *g, struct conn *c, int stripped)
+finish(struct gen *g, struct capw_conn *c, int stripped)
 {
 	if (stripped) {
 		say(g, c, C, T_MAIL);
@@ -479,7 +304,7 @@ cli4(struct gen *g)
 static void
 c_split_reply(struct gen *g, const char *reply, int stripped)
 {
-	struct conn c;
+	struct capw_conn c;
 	size_t n = strlen(reply), cut[128], ncut;
 
 	for (size_t k = 1; k < n; k++) {
@@ -505,7 +330,7 @@ static void
 c_split_cmd(struct gen *g, int stripped)
 {
 	const char *cmd = stripped ? "XXXXXXXX\r\n" : "STARTTLS\r\n";
-	struct conn c;
+	struct capw_conn c;
 
 	for (size_t k = 1; k < strlen(cmd); k++) {
 		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
@@ -542,7 +367,7 @@ c_reorder(struct gen *g, int stripped)
 		{ 4, 5, 6, 7, 0, 1, 2, 3 },
 		{ 2, 6, 4, 0, 7, 3, 1, 5 },
 	};
-	struct conn c;
+	struct capw_conn c;
 
 	for (size_t i = 0; i < 7; i++) {
 		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
@@ -560,7 +385,7 @@ static void
 c_reorder_many(struct gen *g)
 {
 	size_t cut[63], perm[64];
-	struct conn c;
+	struct capw_conn c;
 
 	for (size_t i = 0; i < 63; i++)
 		cut[i] = i + 1;
@@ -599,12 +424,12 @@ c_overlap(struct gen *g, int first_stripped)
 {
 	const char *first = first_stripped ? T_REPLY_X : T_REPLY_S;
 	const char *second = first_stripped ? T_REPLY_S : T_REPLY_X;
-	struct conn c;
+	struct capw_conn c;
 
 	for (size_t i = 0; i < sizeof overlaps / sizeof overlaps[0]; i++) {
 		open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 		greet(g, &c);
-		g->ts_us += GEN_STEP_GAP_US;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		part(g, &c, S, first, 30, 56, NULL);
 		part(g, &c, S, second, overlaps[i].a, overlaps[i].b, NULL);
 		part(g, &c, S, first, 0, 30, NULL);
@@ -625,12 +450,12 @@ c_retrans(struct gen *g, int first_stripped)
 {
 	const char *first = first_stripped ? T_REPLY_X : T_REPLY_S;
 	const char *second = first_stripped ? T_REPLY_S : T_REPLY_X;
-	struct conn c;
+	struct capw_conn c;
 
 	for (int whole = 0; whole < 2; whole++) {
 		open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 		greet(g, &c);
-		g->ts_us += GEN_STEP_GAP_US;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		part(g, &c, S, first, 0, 64, NULL);
 		if (whole)
 			part(g, &c, S, second, 0, 64, NULL);
@@ -650,7 +475,7 @@ static void c_retrans_first_clean(struct gen *g) { c_retrans(g, 0); }
 static void
 c_below_base(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 	greet(g, &c);
@@ -667,11 +492,11 @@ c_urgent_reply(struct gen *g)
 {
 	static const char r[] = "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXXY\r\n250 8BITMIME\r\n";
 	struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 49 };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, S, c.e[S].nxt, r, sizeof r - 1, &o);
 	c.e[S].nxt += sizeof r - 1;
 	ack(g, &c, C);
@@ -686,12 +511,12 @@ c_urgent_cmd(struct gen *g)
 {
 	static const char cmd[] = "STARTTLSZ\r\n";
 	struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 9 };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 	greet(g, &c);
 	say(g, &c, S, T_REPLY_S);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, C, c.e[C].nxt, cmd, sizeof cmd - 1, &o);
 	c.e[C].nxt += sizeof cmd - 1;
 	say(g, &c, S, T_READY);
@@ -703,13 +528,13 @@ c_urgent_cmd(struct gen *g)
 static void
 c_frag4(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	for (int rev = 0; rev < 2; rev++) {
 		struct segopt o = { .frag = 24, .frag_order = rev };
 		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 		greet(g, &c);
-		g->ts_us += GEN_STEP_GAP_US;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
 		c.e[S].nxt += 64;
 		ack(g, &c, C);
@@ -725,12 +550,12 @@ static void
 frag4_overlap(struct gen *g, unsigned shift)
 {
 	uint8_t alt[64];
-	struct conn c;
+	struct capw_conn c;
 
 	memcpy(alt, T_REPLY_S, 64);
 	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	struct segopt o = { .frag = 24, .frag_alt = alt, .frag_alt_shift = shift };
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
@@ -763,13 +588,13 @@ c_frag4_partial_overlap(struct gen *g)
 static void
 c_ipv6_ext(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	for (int frag = 0; frag < 3; frag++) {
 		struct segopt o = { .v6ext = 1, .frag = frag ? 32 : 0, .frag_order = frag == 2 };
 		open_conn(g, &c, 6, "2001:db8:100::7", SRV6_ENFORCE, 1);
 		greet(g, &c);
-		g->ts_us += GEN_STEP_GAP_US;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
 		c.e[S].nxt += 64;
 		ack(g, &c, C);
@@ -781,7 +606,7 @@ c_ipv6_ext(struct gen *g)
 static void
 c_midstream(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
 	greet(g, &c);
@@ -796,17 +621,17 @@ static void
 c_one_direction_client(struct gen *g)
 {
 	struct segopt syn = { .flags = TH_SYN };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
 	c.e[C].nxt--;
 	seg(g, &c, C, c.e[C].nxt, NULL, 0, &syn);
 	c.e[C].nxt++;
 	ack(g, &c, C);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, C, c.e[C].nxt, T_EHLO, strlen(T_EHLO), NULL);
 	c.e[C].nxt += (uint32_t)strlen(T_EHLO);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, C, c.e[C].nxt, T_MAIL, strlen(T_MAIL), NULL);
 	c.e[C].nxt += (uint32_t)strlen(T_MAIL);
 }
@@ -817,13 +642,13 @@ static void
 c_one_direction_server(struct gen *g)
 {
 	struct segopt synack = { .flags = TH_SYN | TH_ACK };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
 	c.e[S].nxt--;
 	seg(g, &c, S, c.e[S].nxt, NULL, 0, &synack);
 	c.e[S].nxt++;
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, S, c.e[S].nxt, T_BANNER, strlen(T_BANNER), NULL);
 	c.e[S].nxt += (uint32_t)strlen(T_BANNER);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
@@ -835,7 +660,7 @@ static void
 c_long_lines(struct gen *g)
 {
 	static char line[6000];
-	struct conn c;
+	struct capw_conn c;
 
 	for (int from = 0; from < 2; from++) {
 		memset(line, 'a', sizeof line);
@@ -864,7 +689,7 @@ c_bare_lf(struct gen *g)
 		"250-mx.example.net\r\n250-PIPELINING\n250-XXXXXXXX\n250 8BITMIME\r\n",
 		"250-mx.example.net\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\n",
 	};
-	struct conn c;
+	struct capw_conn c;
 
 	for (size_t i = 0; i < 3; i++) {
 		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
@@ -890,7 +715,7 @@ static void
 c_pipelined_10k(struct gen *g)
 {
 	static char cmds[10000 * 6 + 1], reps[10000 * 8 + 1];
-	struct conn c;
+	struct capw_conn c;
 
 	for (int i = 0; i < 10000; i++) {
 		memcpy(cmds + i * 6, "NOOP\r\n", 6);
@@ -911,11 +736,11 @@ static void
 c_bad_csum(struct gen *g)
 {
 	struct segopt bad = { .bad_csum = 1 };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, &bad);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
 	c.e[S].nxt += 64;
@@ -929,11 +754,11 @@ static void
 c_bad_csum_false_positive(struct gen *g)
 {
 	struct segopt bad = { .bad_csum = 1 };
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
 	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &bad);
 	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, NULL);
 	c.e[S].nxt += 64;
@@ -947,13 +772,13 @@ c_bad_csum_false_positive(struct gen *g)
 static void
 c_bogus_rst(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	for (int kind = 0; kind < 2; kind++) {
 		struct segopt rst = { .flags = TH_RST | TH_ACK, .bad_csum = kind == 0 };
 		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 		greet(g, &c);
-		g->ts_us += GEN_STEP_GAP_US;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		seg(g, &c, S, c.e[S].nxt + (kind ? 3000000u : 0), NULL, 0, &rst);
 		say(g, &c, S, T_REPLY_X);
 		finish(g, &c, 1);
@@ -965,11 +790,11 @@ c_bogus_rst(struct gen *g)
 static void
 c_out_of_window(struct gen *g)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
 	greet(g, &c);
-	g->ts_us += GEN_STEP_GAP_US;
+	g->w.ts_us += GEN_STEP_GAP_US;
 	seg(g, &c, S, c.e[S].nxt + 3000000u, T_REPLY_S, 64, NULL);
 	say(g, &c, S, T_REPLY_X);
 	finish(g, &c, 1);
@@ -1015,42 +840,25 @@ static void
 write_case(const char *dir, const struct ecase *ec)
 {
 	char path[4096];
-	pcap_t *p;
 	struct gen g;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s.pcap", dir, ec->name) >= sizeof path)
 		die("path too long");
-	p = pcap_open_dead(DLT_EN10MB, GEN_SNAPLEN);
-	if (p == NULL)
-		die("pcap_open_dead failed");
 	memset(&g, 0, sizeof g);
-	g.ts_us = (uint64_t)GEN_T0_SEC * 1000000u;
-	g.seed = fnv1a(ec->name);
-	g.dump = pcap_dump_open(p, path);
-	if (g.dump == NULL) {
-		fprintf(stderr, "gen_evasion: %s: %s\n", path, pcap_geterr(p));
-		exit(1);
-	}
+	capw_open(&g.w, path, DLT_EN10MB, GEN_SNAPLEN, (uint64_t)GEN_T0_SEC * 1000000u,
+	    GEN_PKT_GAP_US);
+	g.seed = capw_seed(ec->name);
 	ec->fn(&g);
-	if (pcap_dump_flush(g.dump) != 0)
-		die("write failed");
-	pcap_dump_close(g.dump);
-	pcap_close(p);
-	printf("%-30s %3u sessions %6u packets\n", ec->name, g.nsess, g.packets);
+	capw_close(&g.w);
+	printf("%-30s %3u sessions %6u packets\n", ec->name, g.nsess, (unsigned)g.w.packets);
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: gen_evasion DIR\n");
-		return 2;
-	}
-	if (mkdir(argv[1], 0777) != 0 && errno != EEXIST) {
-		perror(argv[1]);
-		return 1;
-	}
+	const char *dir = capw_dir_arg(argc, argv, "gen_evasion");
+
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		write_case(argv[1], &cases[i]);
+		write_case(dir, &cases[i]);
 	return 0;
 }

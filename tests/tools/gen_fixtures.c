@@ -6,8 +6,9 @@
  * Each case is a small SMTP dialogue written as a table of steps tagged by
  * direction ({ C, "EHLO ...\r\n" }, { S, "250-..." }), plus TLS record
  * helpers, segment splitting, reordering and retransmission. The generator
- * builds real TCP/IP around it: handshake, correct seq/ack, IPv4 header and
- * TCP checksums (IPv6 with its pseudo-header), FIN or RST at the end.
+ * builds real TCP/IP around it with the capture writer shared by every
+ * generator (capw.h): handshake, correct seq/ack, IPv4 header and TCP
+ * checksums (IPv6 with its pseudo-header), FIN or RST at the end.
  * Output must be byte-identical on every run and every machine: timestamps
  * start at 2026-11-28 12:00:00 UTC and advance by fixed steps, ISNs, ports
  * and "random" TLS bytes derive from the case name only. tests/run-golden.sh
@@ -17,16 +18,12 @@
  * Addresses: clients 198.51.100.0/24 and 2001:db8:100::/48, servers
  * 203.0.113.0/24, 192.0.2.0/24 (no config rule) and 2001:db8:25::/48.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include "../../inspect/csum.h"
 #include "../../inspect/wire.h"
+#include "capw.h"
 
 /* 2026-11-28 12:00:00 UTC: every capture starts here. */
 #define GEN_T0_SEC      1795867200u
@@ -37,7 +34,6 @@
 #define GEN_MSS         1448u
 #define GEN_MAX_SEGS    64
 #define GEN_SNAPLEN     65535
-#define GEN_FRAME_MAX   2048
 #define GEN_MAX_SESS    2
 
 /* Directions in a step: the side that opened the connection, or the server. */
@@ -476,28 +472,11 @@ buf_len_close(struct buf *b, size_t at, int n)
 
 static uint32_t rng_state;
 
-/* FNV-1a of a string: seeds, ISNs and ports of a case come from its name. */
-static uint32_t
-fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* Next pseudo-random word. */
 static uint32_t
 rng_next(void)
 {
-	uint32_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
+	return capw_rng(&rng_state);
 }
 
 /* Append n pseudo-random bytes. */
@@ -721,147 +700,27 @@ tls_appdata(struct buf *b, size_t n)
 /* ------------------------------------------------------------------ */
 /* Packets                                                             */
 
-/* One side of a connection. */
-struct end {
-	uint8_t  addr[16];   /* IPv4 in the first 4 bytes */
-	uint8_t  mac[6];     /* Ethernet / SLL source address */
-	uint16_t port;       /* TCP port */
-	uint16_t ipid;       /* next IPv4 identification */
-	uint32_t nxt;        /* next sequence number this side sends */
-};
-
-/* A connection being written. */
-struct conn {
-	int af;              /* 4 or 6 */
-	struct end e[2];     /* [C] client, [S] server */
-};
-
-/* The capture being written. */
+/* The capture being written; a session's connection is a struct capw_conn
+ * ([C] client, [S] server). While the writer is muted (a midstream pickup
+ * before its first step) the clock runs and nothing is written. */
 struct gen {
-	pcap_dumper_t *dump; /* output */
-	int dlt;             /* link type */
-	uint64_t ts_us;      /* clock: microseconds since the epoch */
-	int writing;         /* 0 while skipping (midstream pickup) */
-	unsigned packets;    /* written, for the summary */
+	struct capw w;       /* output, clock, packet count */
 };
 
 /* Write one TCP segment from side `from`, with the peer's nxt as ack. */
 static void
-send_seg(struct gen *g, struct conn *c, int from, unsigned flags, uint32_t seq,
+send_seg(struct gen *g, struct capw_conn *c, int from, unsigned flags, uint32_t seq,
     const uint8_t *pl, size_t n)
 {
-	uint8_t f[GEN_FRAME_MAX];
-	struct end *src = &c->e[from], *dst = &c->e[!from];
-	size_t l2, l3len = c->af == 4 ? 20 : 40;
-	size_t thl = (flags & 0x02) ? 24 : 20;   /* SYN carries an MSS option */
-	uint8_t *ip, *th;
+	struct capw_seg s = { .flags = flags, .seq = seq, .pl = pl, .n = n };
 
-	g->ts_us += GEN_PKT_GAP_US;
-	if (!g->writing)
-		return;
-
-	/* link layer */
-	switch (g->dlt) {
-	case DLT_EN10MB:
-		memcpy(f, dst->mac, 6);
-		memcpy(f + 6, src->mac, 6);
-		put16(f + 12, c->af == 4 ? 0x0800 : 0x86dd);
-		l2 = 14;
-		break;
-	case DLT_LINUX_SLL:
-		put16(f, from == C ? 0 : 4);     /* to us / outgoing */
-		put16(f + 2, 1);                 /* ARPHRD_ETHER */
-		put16(f + 4, 6);
-		memcpy(f + 6, src->mac, 6);
-		put16(f + 12, 0);
-		put16(f + 14, c->af == 4 ? 0x0800 : 0x86dd);
-		l2 = 16;
-		break;
-	default:
-		l2 = 0;
-		break;
-	}
-	if (l2 + l3len + thl + n > sizeof f)
-		die("segment too large");
-
-	ip = f + l2;
-	th = ip + l3len;
-	memset(ip, 0, l3len + thl);
-	if (c->af == 4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + thl + n));
-		put16(ip + 4, src->ipid++);
-		put16(ip + 6, 0x4000);           /* DF */
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, src->addr, 4);
-		memcpy(ip + 16, dst->addr, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned)(thl + n));
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, src->addr, 16);
-		memcpy(ip + 24, dst->addr, 16);
-	}
-
-	put16(th, src->port);
-	put16(th + 2, dst->port);
-	put32(th + 4, seq);
-	put32(th + 8, (flags & 0x10) ? dst->nxt : 0);
-	th[12] = (uint8_t)((thl / 4) << 4);
-	th[13] = (uint8_t)flags;
-	put16(th + 14, from == C ? 64240 : 65160);
-	if (thl == 24) {
-		th[20] = 2;                      /* MSS */
-		th[21] = 4;
-		put16(th + 22, 1460);
-	}
-	if (n)
-		memcpy(th + thl, pl, n);
-
-	/* pseudo-header, then the segment */
-	uint8_t ph[40];
-	uint32_t sum;
-	size_t tcplen = thl + n;
-	if (c->af == 4) {
-		memcpy(ph, src->addr, 4);
-		memcpy(ph + 4, dst->addr, 4);
-		ph[8] = 0;
-		ph[9] = 6;
-		put16(ph + 10, (unsigned)tcplen);
-		sum = csum_add(0, ph, 12);
-	} else {
-		memcpy(ph, src->addr, 16);
-		memcpy(ph + 16, dst->addr, 16);
-		put32(ph + 32, (uint32_t)tcplen);
-		ph[36] = ph[37] = ph[38] = 0;
-		ph[39] = 6;
-		sum = csum_add(0, ph, 40);
-	}
-	sum = csum_add(sum, th, tcplen);
-	put16(th + 16, csum_fold(sum));
-
-	struct pcap_pkthdr h;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(l2 + l3len + tcplen);
-	pcap_dump((u_char *)g->dump, &h, f);
-	g->packets++;
+	capw_send(&g->w, c, from, &s);
 }
-
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 /* A data step: cut into segments, send them (in order or as told),
  * optionally resend one with other bytes, advance the sender. */
 static void
-send_data(struct gen *g, struct conn *c, const struct step *st,
+send_data(struct gen *g, struct capw_conn *c, const struct step *st,
     const uint8_t *b, size_t n)
 {
 	size_t off[GEN_MAX_SEGS], len[GEN_MAX_SEGS], cut[GEN_MAX_SEGS + 1];
@@ -1002,15 +861,6 @@ step_bytes(const struct step *st, struct buf *b)
 	}
 }
 
-/* Parse an address of family af into 16 bytes. */
-static void
-parse_addr(int af, const char *s, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (inet_pton(af == 4 ? AF_INET : AF_INET6, s, out) != 1)
-		die("bad address in the case table");
-}
-
 /* Append a DNS name in wire form. */
 static size_t
 dns_name_put(uint8_t *p, const char *name)
@@ -1032,31 +882,20 @@ dns_name_put(uint8_t *p, const char *name)
 /* A DNS answer to the client's resolver: "name has the server's address",
  * in a UDP datagram, or (tcp) in one TCP segment with its length prefix. */
 static void
-send_dns(struct gen *g, const struct conn *c, const char *name, int tcp)
+send_dns(struct gen *g, const struct capw_conn *c, const char *name, int tcp)
 {
 	static const uint8_t mac_r[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x35 };
-	uint8_t f[GEN_FRAME_MAX], res[16], auth[16];
-	size_t l2 = 0, l3 = c->af == 4 ? 20 : 40, q, alen = c->af == 4 ? 4 : 16;
-	size_t l4 = tcp ? 22 : 8;              /* TCP: header and length prefix */
-	uint8_t *ip, *udp, *d, proto = tcp ? 6 : 17;
-	uint32_t sum;
+	uint8_t msg[2 + 512], l4[8 + 20 + sizeof msg], res[16], auth[16];
+	uint8_t *d = msg + 2;                    /* after the TCP length prefix */
+	size_t q, alen = c->af == 4 ? 4 : 16, n;
+	struct capw_ip ip = { .af = c->af, .src = auth, .dst = res, .smac = mac_r,
+		.dmac = c->e[C].mac, .proto = tcp ? 6 : 17 };
 
-	memset(res, 0, sizeof res);
 	/* An authoritative server outside answers the sender's resolver inside:
 	 * that answer is what crosses a border gateway. */
-	parse_addr(c->af, c->af == 4 ? "198.51.100.53" : "2001:db8:100::53", res);
-	parse_addr(c->af, c->af == 4 ? "203.0.113.53" : "2001:db8:53::53", auth);
-	g->ts_us += GEN_STEP_GAP_US;
-	memset(f, 0, sizeof f);
-	if (g->dlt == DLT_EN10MB) {
-		memcpy(f, c->e[C].mac, 6);
-		memcpy(f + 6, mac_r, 6);
-		put16(f + 12, c->af == 4 ? 0x0800 : 0x86dd);
-		l2 = 14;
-	}
-	ip = f + l2;
-	udp = ip + l3;
-	d = udp + l4;
+	capw_addr(c->af, c->af == 4 ? "198.51.100.53" : "2001:db8:100::53", res);
+	capw_addr(c->af, c->af == 4 ? "203.0.113.53" : "2001:db8:53::53", auth);
+	memset(msg, 0, sizeof msg);
 	put16(d, 0x5354);                        /* id */
 	put16(d + 2, 0x8180);                    /* response, RD, RA, NOERROR */
 	put16(d + 4, 1);
@@ -1072,100 +911,45 @@ send_dns(struct gen *g, const struct conn *c, const char *name, int tcp)
 	put16(d + q + 10, (unsigned)alen);
 	memcpy(d + q + 12, c->e[S].addr, alen);
 	q += 12 + alen;
-	put16(udp, 53);
-	put16(udp + 2, 53000);
 	if (tcp) {
-		put32(udp + 4, 0x35000001u);        /* seq, ack: no handshake needed */
-		put32(udp + 8, 0x0c000001u);
-		udp[12] = 5 << 4;
-		udp[13] = 0x18;                     /* PSH, ACK */
-		put16(udp + 14, 65535);
-		put16(udp + 20, (unsigned)q);       /* the message's length */
+		/* seq, ack: no handshake needed */
+		struct capw_tcp t = { .sport = 53, .dport = 53000, .seq = 0x35000001u,
+			.ack = 0x0c000001u, .flags = TH_PSH | TH_ACK, .win = 65535,
+			.pl = msg, .n = 2 + q };
+		put16(msg, (unsigned)q);             /* the message's length */
+		n = capw_tcp_build(l4, sizeof l4, &ip, &t);
 	} else {
-		put16(udp + 4, (unsigned)(8 + q));
+		n = capw_udp_build(l4, sizeof l4, &ip, 53, 53000, d, q);
 	}
-	if (c->af == 4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + l4 + q));
-		ip[8] = 64;
-		ip[9] = proto;
-		memcpy(ip + 12, auth, 4);
-		memcpy(ip + 16, res, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-		uint8_t ph[12] = { 0 };
-		memcpy(ph, auth, 4);
-		memcpy(ph + 4, res, 4);
-		ph[9] = proto;
-		put16(ph + 10, (unsigned)(l4 + q));
-		sum = csum_add(0, ph, 12);
-	} else {
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned)(l4 + q));
-		ip[6] = proto;
-		ip[7] = 64;
-		memcpy(ip + 8, auth, 16);
-		memcpy(ip + 24, res, 16);
-		uint8_t ph[40] = { 0 };
-		memcpy(ph, auth, 16);
-		memcpy(ph + 16, res, 16);
-		put32(ph + 32, (uint32_t)(l4 + q));
-		ph[39] = proto;
-		sum = csum_add(0, ph, 40);
-	}
-	put16(udp + (tcp ? 16 : 6), csum_fold(csum_add(sum, udp, l4 + q)));
-
-	struct pcap_pkthdr h;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(g->ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(l2 + l3 + l4 + q);
-	pcap_dump((u_char *)g->dump, &h, f);
-	g->packets++;
+	/* a step's gap before it, the writer's own tick included */
+	g->w.ts_us += GEN_STEP_GAP_US - GEN_PKT_GAP_US;
+	capw_write_ip(&g->w, &ip, l4, n);
 }
 
 /* Write one session: handshake, steps, teardown. */
 static void
 write_session(struct gen *g, const struct session *ss, uint32_t seed)
 {
-	static const uint8_t mac_c[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c };
-	static const uint8_t mac_s[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x05 };
-	struct conn c;
+	struct capw_conn c;
 	struct buf b = { NULL, 0, 0 };
 
-	memset(&c, 0, sizeof c);
-	c.af = ss->af;
-	parse_addr(ss->af, ss->cli, c.e[C].addr);
-	parse_addr(ss->af, ss->srv, c.e[S].addr);
-	memcpy(c.e[C].mac, mac_c, 6);
-	memcpy(c.e[S].mac, mac_s, 6);
-	c.e[C].port = (uint16_t)(32768 + seed % 28000);
-	c.e[S].port = 25;
-	c.e[C].ipid = (uint16_t)(seed >> 16);
-	c.e[S].ipid = (uint16_t)(seed >> 3);
-	c.e[C].nxt = seed * 2654435761u;         /* ISNs: fixed per case */
-	c.e[S].nxt = (seed ^ 0x5a5a5a5au) * 40503u;
+	capw_conn_init(&c, ss->af, ss->cli, ss->srv, seed);   /* ISNs: fixed per case */
 	for (size_t i = 0; i < sizeof sess_id; i++)
 		sess_id[i] = (uint8_t)(rng_next() >> 24);
 
-	g->ts_us += (uint64_t)ss->delay_s * 1000000u;
-	g->writing = ss->start_at == 0;
+	g->w.ts_us += (uint64_t)ss->delay_s * 1000000u;
+	g->w.mute = ss->start_at != 0;
 	if (ss->dns)
 		send_dns(g, &c, ss->dns, ss->dns_tcp);
-
-	/* three-way handshake; the first SYN has SYN only */
-	send_seg(g, &c, C, TH_SYN, c.e[C].nxt, NULL, 0);
-	c.e[C].nxt++;
-	send_seg(g, &c, S, TH_SYN | TH_ACK, c.e[S].nxt, NULL, 0);
-	c.e[S].nxt++;
-	send_seg(g, &c, C, TH_ACK, c.e[C].nxt, NULL, 0);
+	capw_handshake(&g->w, &c);
 
 	for (int i = 0; ss->steps[i].op != OP_END; i++) {
 		const struct step *st = &ss->steps[i];
 		const struct step *next = &ss->steps[i + 1];
 
 		if (i == ss->start_at)
-			g->writing = 1;
-		g->ts_us += GEN_STEP_GAP_US;
+			g->w.mute = 0;
+		g->w.ts_us += GEN_STEP_GAP_US;
 		if (step_bytes(st, &b)) {
 			send_data(g, &c, st, b.p, b.len);
 			/* the peer acknowledges at once unless it answers */
@@ -1175,7 +959,7 @@ write_session(struct gen *g, const struct session *ss, uint32_t seed)
 		}
 		switch (st->op) {
 		case OP_PAUSE:
-			g->ts_us += (uint64_t)st->arg * 1000000u;
+			g->w.ts_us += (uint64_t)st->arg * 1000000u;
 			break;
 		case OP_FIN:
 			send_seg(g, &c, st->dir, TH_FIN | TH_ACK, c.e[st->dir].nxt, NULL, 0);
@@ -1199,52 +983,30 @@ static void
 write_case(const char *dir, const struct fcase *fc)
 {
 	char path[4096];
-	pcap_t *p;
 	struct gen g;
-	uint32_t seed = fnv1a(fc->name);
+	uint32_t seed = capw_seed(fc->name);
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s.pcap", dir, fc->name) >= sizeof path)
 		die("path too long");
-	p = pcap_open_dead(fc->dlt, GEN_SNAPLEN);
-	if (p == NULL)
-		die("pcap_open_dead failed");
-	memset(&g, 0, sizeof g);
-	g.dlt = fc->dlt;
-	g.ts_us = (uint64_t)GEN_T0_SEC * 1000000u;
-	g.dump = pcap_dump_open(p, path);
-	if (g.dump == NULL) {
-		fprintf(stderr, "gen_fixtures: %s: %s\n", path, pcap_geterr(p));
-		exit(1);
-	}
+	capw_open(&g.w, path, fc->dlt, GEN_SNAPLEN, (uint64_t)GEN_T0_SEC * 1000000u,
+	    GEN_PKT_GAP_US);
 	rng_state = seed ? seed : 1;
 	for (int i = 0; i < GEN_MAX_SESS && fc->sess[i].steps; i++)
 		write_session(&g, &fc->sess[i], seed + (uint32_t)i * 7919u);
-	if (pcap_dump_flush(g.dump) != 0)
-		die("write failed");
-	pcap_dump_close(g.dump);
-	pcap_close(p);
-	printf("%-30s %3u packets\n", fc->name, g.packets);
+	capw_close(&g.w);
+	printf("%-30s %3u packets\n", fc->name, (unsigned)g.w.packets);
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: gen_fixtures DIR\n");
-		return 2;
-	}
-	if (mkdir(argv[1], 0777) != 0 && errno != EEXIST) {
-		perror(argv[1]);
-		return 1;
-	}
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		write_case(argv[1], &cases[i]);
+	const char *dir = capw_dir_arg(argc, argv, "gen_fixtures");
 	char pdir[4096];
-	snprintf(pdir, sizeof pdir, "%s/policy", argv[1]);
-	if (mkdir(pdir, 0777) != 0 && errno != EEXIST) {
-		perror(pdir);
-		return 1;
-	}
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		write_case(dir, &cases[i]);
+	snprintf(pdir, sizeof pdir, "%s/policy", dir);
+	capw_mkdir(pdir);
 	for (size_t i = 0; i < sizeof policy_cases / sizeof policy_cases[0]; i++)
 		write_case(pdir, &policy_cases[i]);
 	return 0;

@@ -10,37 +10,26 @@
  *
  * Every capture ends with one stripped session (250-XXXXXXXX in the EHLO
  * reply) from 198.51.100.250 to the enforced 203.0.113.26, which must still
- * be caught after the flood. Raw IPv4 in Ethernet, valid checksums, fixed
+ * be caught after the flood. Raw IPv4 in Ethernet (written by capw.h, no
+ * SYN options, IPv4 id 0, window 65000), valid checksums, fixed
  * clock (2026-11-28 12:00:00 UTC, 1 us per packet): byte-identical on every
  * run. Captures are large: they are written to a temporary directory at
  * test time, never committed.
  */
-#include <arpa/inet.h>
-#include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../inspect/csum.h"
 #include "../../inspect/wire.h"
+#include "capw.h"
 
 #define GEN_T0_SEC 1795867200u
 #define MSS        1448u
+/* Every flood segment advertises this window, both ways. */
+#define FLOOD_WIN  65000
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-
-static pcap_dumper_t *dump;
-static uint64_t ts_us = (uint64_t)GEN_T0_SEC * 1000000u;
-
-/* One TCP connection: addresses host order, next seq per side. */
-struct conn {
-	uint32_t addr[2];
-	uint16_t port[2];
-	uint32_t nxt[2];
-};
+/* The capture: a clock of 1 us per packet. */
+static struct capw w;
 
 static void
 die(const char *what)
@@ -49,64 +38,47 @@ die(const char *what)
 	exit(1);
 }
 
-/* Write one segment from side `from` (0 client, 1 server). */
+/* Write one segment from side `from` (0 client, 1 server) at its next
+ * sequence number, which then advances past it. */
 static void
-seg(struct conn *c, int from, unsigned flags, const void *pl, size_t n)
+seg(struct capw_conn *c, int from, unsigned flags, const void *pl, size_t n)
 {
-	static const uint8_t mac[2][6] = { { 2, 0, 0, 0, 0, 0x0c }, { 2, 0, 0, 0, 0, 5 } };
-	uint8_t f[14 + 40 + MSS];
-	uint8_t *ip = f + 14, *th = ip + 20;
-	uint8_t ph[12];
-	struct pcap_pkthdr h;
+	struct capw_seg s = { .flags = flags, .seq = c->e[from].nxt, .pl = pl, .n = n };
 
 	if (n > MSS)
 		die("segment too large");
-	memcpy(f, mac[!from], 6);
-	memcpy(f + 6, mac[from], 6);
-	put16(f + 12, 0x0800);
-	memset(ip, 0, 40);
-	ip[0] = 0x45;
-	put16(ip + 2, (unsigned)(40 + n));
-	put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = 6;
-	put32(ip + 12, c->addr[from]);
-	put32(ip + 16, c->addr[!from]);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	put16(th, c->port[from]);
-	put16(th + 2, c->port[!from]);
-	put32(th + 4, c->nxt[from]);
-	put32(th + 8, (flags & TH_ACK) ? c->nxt[!from] : 0);
-	th[12] = 5 << 4;
-	th[13] = (uint8_t)flags;
-	put16(th + 14, 65000);
-	if (n)
-		memcpy(th + 20, pl, n);
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0;
-	ph[9] = 6;
-	put16(ph + 10, (unsigned)(20 + n));
-	put16(th + 16, csum_fold(csum_add(csum_add(0, ph, 12), th, 20 + n)));
-	c->nxt[from] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	capw_send(&w, c, from, &s);
+	c->e[from].nxt += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+}
 
-	ts_us += 1;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(ts_us / 1000000u);
-	h.ts.tv_usec = (suseconds_t)(ts_us % 1000000u);
-	h.caplen = h.len = (bpf_u_int32)(14 + 40 + n);
-	pcap_dump((u_char *)dump, &h, f);
+/* One side of a flood connection: host-order IPv4 address, port. */
+static void
+set_end(struct capw_end *e, uint32_t addr, uint16_t port)
+{
+	put32(e->addr, addr);
+	e->port = port;
+	e->win = FLOOD_WIN;
+}
+
+/* A connection as the flood writes it: Ethernet, IPv4 id 0, no SYN options. */
+static void
+flood_conn(struct capw_conn *c, uint32_t cli, uint16_t cport, uint32_t srv)
+{
+	capw_conn_init(c, 4, NULL, NULL, 0);
+	set_end(&c->e[0], cli, cport);
+	set_end(&c->e[1], srv, 25);
+	c->e[0].ipid = c->e[1].ipid = 0;
+	c->ipid_fixed = 1;
+	c->syn_mss = 0;
 }
 
 /* A connection between host-order addresses, handshake written. */
 static void
-open_conn(struct conn *c, uint32_t cli, uint16_t cport, uint32_t srv)
+open_conn(struct capw_conn *c, uint32_t cli, uint16_t cport, uint32_t srv)
 {
-	c->addr[0] = cli;
-	c->addr[1] = srv;
-	c->port[0] = cport;
-	c->port[1] = 25;
-	c->nxt[0] = cli * 2654435761u + cport;
-	c->nxt[1] = cli * 40503u;
+	flood_conn(c, cli, cport, srv);
+	c->e[0].nxt = cli * 2654435761u + cport;
+	c->e[1].nxt = cli * 40503u;
 	seg(c, 0, TH_SYN, NULL, 0);
 	seg(c, 1, TH_SYN | TH_ACK, NULL, 0);
 	seg(c, 0, TH_ACK, NULL, 0);
@@ -114,29 +86,30 @@ open_conn(struct conn *c, uint32_t cli, uint16_t cport, uint32_t srv)
 
 /* Send text in MSS pieces from one side. */
 static void
-say(struct conn *c, int from, const char *text)
+say(struct capw_conn *c, int from, const char *text)
 {
 	size_t n = strlen(text);
 	for (size_t off = 0; off < n; off += MSS)
 		seg(c, from, TH_ACK | TH_PSH, text + off, n - off < MSS ? n - off : MSS);
 }
 
+/* A text IPv4 address in host order. */
 static uint32_t
 ip4(const char *s)
 {
-	struct in_addr a;
-	if (inet_pton(AF_INET, s, &a) != 1)
-		die("bad address");
-	return ntohl(a.s_addr);
+	uint8_t a[16];
+
+	capw_addr(4, s, a);
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
 }
 
 /* The session that must still be caught after the flood. */
 static void
 stripped_session(void)
 {
-	struct conn c;
+	struct capw_conn c;
 
-	ts_us += 1000000u;
+	w.ts_us += 1000000u;
 	open_conn(&c, ip4("198.51.100.250"), 40025, ip4("203.0.113.26"));
 	say(&c, 1, "220 mx.example.net ESMTP\r\n");
 	say(&c, 0, "EHLO client.example.org\r\n");
@@ -152,16 +125,13 @@ stripped_session(void)
 static void
 syn_flood(unsigned long n)
 {
-	struct conn c;
+	struct capw_conn c;
 	uint32_t srv = ip4("203.0.113.25");
 
 	for (unsigned long i = 0; i < n; i++) {
-		c.addr[0] = 0x0a000000u | (uint32_t)((i / 50000u) << 8 & 0xffff00u) | (uint32_t)(i % 250u + 1);
-		c.addr[1] = srv;
-		c.port[0] = (uint16_t)(1024 + (i / 250u) % 50000u);
-		c.port[1] = 25;
-		c.nxt[0] = (uint32_t)i * 2654435761u;
-		c.nxt[1] = 0;
+		flood_conn(&c, 0x0a000000u | (uint32_t)((i / 50000u) << 8 & 0xffff00u) |
+		    (uint32_t)(i % 250u + 1), (uint16_t)(1024 + (i / 250u) % 50000u), srv);
+		c.e[0].nxt = (uint32_t)i * 2654435761u;
 		seg(&c, 0, TH_SYN, NULL, 0);
 	}
 }
@@ -172,7 +142,7 @@ syn_flood(unsigned long n)
 static void
 syn_flood_mid(unsigned long n)
 {
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(&c, ip4("198.51.100.251"), 40026, ip4("203.0.113.26"));
 	say(&c, 1, "220 mx.example.net ESMTP\r\n");
@@ -189,7 +159,7 @@ static void
 endless_line(unsigned long mb)
 {
 	static char chunk[MSS];
-	struct conn c;
+	struct capw_conn c;
 	unsigned long total = mb * 1024u * 1024u;
 
 	memset(chunk, 'a', sizeof chunk);
@@ -210,7 +180,7 @@ static void
 tiny_segments(unsigned long n)
 {
 	static const char cmd[] = "NOOP\r\n";
-	struct conn c;
+	struct capw_conn c;
 
 	open_conn(&c, ip4("198.51.100.2"), 40001, ip4("192.0.2.26"));
 	say(&c, 1, "220 mx.example.net ESMTP\r\n");
@@ -226,7 +196,6 @@ tiny_segments(unsigned long n)
 int
 main(int argc, char **argv)
 {
-	pcap_t *p;
 	unsigned long n;
 
 	if (argc != 4) {
@@ -234,9 +203,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	n = strtoul(argv[2], NULL, 10);
-	p = pcap_open_dead(DLT_EN10MB, 65535);
-	if (p == NULL || (dump = pcap_dump_open(p, argv[3])) == NULL)
-		die("cannot open the output");
+	capw_open(&w, argv[3], DLT_EN10MB, 65535, (uint64_t)GEN_T0_SEC * 1000000u, 1);
 	if (strcmp(argv[1], "syn") == 0)
 		syn_flood(n);
 	else if (strcmp(argv[1], "synmid") == 0)
@@ -248,9 +215,6 @@ main(int argc, char **argv)
 	else
 		die("unknown flood (syn, line, tiny)");
 	stripped_session();
-	if (pcap_dump_flush(dump) != 0)
-		die("write failed");
-	pcap_dump_close(dump);
-	pcap_close(p);
+	capw_close(&w);
 	return 0;
 }
