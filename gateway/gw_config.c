@@ -595,6 +595,23 @@ ld_rule(struct ld *l, const config_setting_t *r, int idx, uint16_t def_min_tls)
 	return 0;
 }
 
+/* The first MTA-STS policy to expire, 0 when none is loaded: the metrics
+ * warn before the cache runs dry (sts-fetch not refreshing it). */
+static int64_t
+sts_earliest_expiry(const struct pol_domain *dom)
+{
+	int64_t first = 0;
+
+	for (size_t i = 0; i < pol_domain_count(dom); i++) {
+		const struct pol_domain_entry *e = pol_domain_at(dom, i);
+
+		if (e->source == POL_SRC_MTA_STS && e->expires != 0 &&
+		    (first == 0 || e->expires < first))
+			first = e->expires;
+	}
+	return first;
+}
+
 /* Load the EFF list and the MTA-STS cache named by the policy section, and
  * hand every domain policy to the struct pol. */
 static int
@@ -630,6 +647,7 @@ ld_sources(struct ld *l, const config_setting_t *s)
 			return ld_err(l, member(s, "eff_list"), "policy.eff_list: %s", perr);
 		c->eff_timestamp = info.timestamp;
 		c->eff_expired = info.expired; /* the loader warned, naming the date */
+		c->eff_expires = info.expires;
 	}
 	if (c->mta_sts_dir[0] != '\0') {
 		size_t n;
@@ -641,6 +659,7 @@ ld_sources(struct ld *l, const config_setting_t *s)
 		ld_warn(l, s, "%s", w.msg[i]);
 	for (int src = 0; src < 5; src++)
 		c->n_domains[src] = pol_domain_count_src(dom, (enum pol_source)src);
+	c->sts_expires = sts_earliest_expiry(dom);
 	if (pol_set_domains(c->pol, dom) == -1)
 		return ld_err(l, s, "out of memory");
 	l->dom = NULL; /* the policy owns it now */

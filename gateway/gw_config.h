@@ -63,6 +63,8 @@ struct gw_config {
 	int      eff_keep_enforce;         /* an expired list keeps enforce (default: lowered to testing) */
 	int64_t  eff_timestamp;            /* the loaded list's timestamp: a reload refuses an older one */
 	int      eff_expired;              /* the loaded list had expired */
+	int64_t  eff_expires;              /* the loaded list's "expires", epoch s, 0 = no list */
+	int64_t  sts_expires;              /* earliest fetch + max_age of the MTA-STS policies loaded, 0 = none */
 	char     mta_sts_dir[GW_PATH_MAX]; /* cached MTA-STS policies, <domain>.txt, "" = none */
 	char     ca_file[GW_PATH_MAX];     /* trust anchors for certificate checks */
 	char     pins_file[GW_PATH_MAX];   /* learned pins, "" = kept in memory only */

@@ -357,6 +357,7 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	mi.c = d->c;
 	mi.pins = gw_pins_count(d->pins);
 	mi.start_us = d->start_us;
+	mi.now_us = gwi_now();
 	if (gw_metrics_write(d->c->metrics_file, &mi) == -1) {
 		if (!d->metrics_err)
 			log_warn("%s: cannot write the metrics file", d->c->metrics_file);

@@ -116,6 +116,14 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	family(fp, "start_time_seconds", "gauge", "When the process started, seconds since the epoch.");
 	fprintf(fp, "starttls_guard_start_time_seconds %llu.%06llu\n",
 	    (unsigned long long)(in->start_us / 1000000u), (unsigned long long)(in->start_us % 1000000u));
+	/* node_exporter serves an old file as if it were new: these two let
+	 * an alert tell a gateway that stopped writing (tests: deploy/) */
+	family(fp, "metrics_written_timestamp_seconds", "gauge",
+	    "When this file was written, seconds since the epoch.");
+	fprintf(fp, "starttls_guard_metrics_written_timestamp_seconds %llu.%06llu\n",
+	    (unsigned long long)(in->now_us / 1000000u), (unsigned long long)(in->now_us % 1000000u));
+	one(fp, "metrics_interval_seconds", "gauge", "Seconds between two writes of this file (inline).",
+	    (unsigned long long)in->c->metrics_interval);
 
 	one(fp, "packets_total", "counter", "Packets handed to the inspection engines.",
 	    (unsigned long long)st->packets);
@@ -189,6 +197,12 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	    (unsigned long long)pol_rule_count(in->c->pol));
 	one(fp, "policy_eff_expired", "gauge", "1 when the loaded EFF list is past its expiry.",
 	    (unsigned long long)(in->c->eff_expired != 0));
+	family(fp, "policy_expiry_timestamp_seconds", "gauge",
+	    "When loaded policy data goes stale, seconds since the epoch: the EFF list's expires, the first MTA-STS policy's fetch time + max_age (0: none loaded).");
+	fprintf(fp, "starttls_guard_policy_expiry_timestamp_seconds{source=\"eff\"} %lld\n",
+	    (long long)in->c->eff_expires);
+	fprintf(fp, "starttls_guard_policy_expiry_timestamp_seconds{source=\"mta-sts\"} %lld\n",
+	    (long long)in->c->sts_expires);
 	one(fp, "pins", "gauge", "Learned pins held.", (unsigned long long)in->pins);
 
 	if (in->nfq != NULL) {

@@ -30,6 +30,7 @@ struct gw_metrics_in {
 	const struct gw_config         *c;     /* policy sources loaded */
 	size_t                          pins;  /* learned pins held */
 	uint64_t                        start_us; /* process start, wall clock */
+	uint64_t                        now_us;   /* this write, wall clock: a stale file shows */
 };
 
 /* Write path atomically (path.tmp, then rename). 0, or -1 with errno. */
