@@ -330,6 +330,20 @@ flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smt
 	smtp_plain_findings(&f->smtp, out);
 }
 
+const char *const gw_session_names[GW_S_COUNT] = { "tls", "plaintext", "blocked",
+    "tls_failed", "not_inspected", "incomplete", "other" };
+
+/* Count a session summary by its verdict (once per flow, not per packet). */
+static void
+session_count(struct gw_engine *e, const char *verdict)
+{
+	unsigned i;
+
+	for (i = 0; i < GW_S_OTHER && strcmp(gw_session_names[i], verdict) != 0; i++)
+		;
+	e->st.sessions[i]++;
+}
+
 /* Write the flow summary once, with the verdict it ended in and, for a
  * TLS session, what its handshake showed (tls may be NULL). */
 static void
@@ -342,6 +356,7 @@ flow_report(struct gw_engine *e, struct flow *f, const char *verdict, uint64_t t
 	    (f->bytes[0] == 0 && f->bytes[1] == 0))
 		return;
 	f->flags |= FLOW_F_REPORTED;
+	session_count(e, verdict);
 	if (e->eve) {
 		flow_policy(e, f, &pm);
 		eve_flow_tls(e->eve, ts_us, f, verdict, &pm, tls);
@@ -640,6 +655,7 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 		    s != SIG_TLS_HANDSHAKE_FAILED && !(fd->severity == 3);
 		block |= blocked;
 		e->st.findings[s]++;
+		e->st.findings_blocked[s] += blocked != 0;
 		if (e->eve)
 			eve_alert_finding(e->eve, ts_us, f, fd, blocked, &pm, tls);
 		if (e->evid)

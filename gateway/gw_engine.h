@@ -28,6 +28,14 @@ enum gw_verdict {
 	GW_V_COUNT
 };
 
+/* Sessions summarised (EVE flow events) by their flow.verdict; a verdict
+ * name not listed here counts as "other" (gw_session_names). */
+enum gw_session {
+	GW_S_TLS = 0, GW_S_PLAINTEXT, GW_S_BLOCKED, GW_S_TLS_FAILED,
+	GW_S_NOT_INSPECTED, GW_S_INCOMPLETE, GW_S_OTHER, GW_S_COUNT
+};
+extern const char *const gw_session_names[GW_S_COUNT];
+
 #define GW_PORTS_MAX 8
 
 struct gw_engine_conf {
@@ -61,6 +69,7 @@ struct gw_stats {
 	uint64_t midstream;               /* flows picked up without a handshake */
 	uint64_t verdicts[GW_V_COUNT];    /* by enum gw_verdict */
 	uint64_t findings[SIG_COUNT];     /* alerts written, by signature */
+	uint64_t findings_blocked[SIG_COUNT]; /* of those, with action blocked */
 	uint64_t suppressed;              /* findings not written because of mode none */
 	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
 	uint64_t frag_reassembled, frag_refused;
@@ -76,6 +85,7 @@ struct gw_stats {
 	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */
 	uint64_t pins_learned;            /* TLS sessions that (re)pinned their server */
 	uint64_t policy_by[5];            /* flows by the source of their policy (enum pol_source) */
+	uint64_t sessions[GW_S_COUNT];    /* flow events by verdict (enum gw_session) */
 	struct flow_stats flow;
 	struct tcp_pool_stats pool;
 };

@@ -264,8 +264,10 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->midstream += b->midstream;
 	for (i = 0; i < GW_V_COUNT; i++)
 		a->verdicts[i] += b->verdicts[i];
-	for (i = 0; i < SIG_COUNT; i++)
+	for (i = 0; i < SIG_COUNT; i++) {
 		a->findings[i] += b->findings[i];
+		a->findings_blocked[i] += b->findings_blocked[i];
+	}
 	a->suppressed += b->suppressed;
 	a->flows_tls += b->flows_tls;
 	a->flows_plain += b->flows_plain;
@@ -286,6 +288,8 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->pins_learned += b->pins_learned;
 	for (i = 0; i < sizeof a->policy_by / sizeof a->policy_by[0]; i++)
 		a->policy_by[i] += b->policy_by[i];
+	for (i = 0; i < GW_S_COUNT; i++)
+		a->sessions[i] += b->sessions[i];
 	a->flow.capacity += b->flow.capacity;
 	a->flow.active += b->flow.active;
 	a->flow.created += b->flow.created;

@@ -138,10 +138,23 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	for (i = 0; i < GW_V_COUNT; i++)
 		fprintf(fp, "starttls_guard_verdicts_total{verdict=\"%s\"} %llu\n", verdicts[i],
 		    (unsigned long long)st->verdicts[i]);
+	family(fp, "sessions_total", "counter",
+	    "SMTP sessions summarised (EVE flow events), by flow.verdict.");
+	for (i = 0; i < GW_S_COUNT; i++)
+		fprintf(fp, "starttls_guard_sessions_total{verdict=\"%s\"} %llu\n",
+		    gw_session_names[i], (unsigned long long)st->sessions[i]);
 	family(fp, "findings_total", "counter", "Alerts written, by signature.");
 	for (i = 0; i < SIG_COUNT; i++)
 		fprintf(fp, "starttls_guard_findings_total{signature=\"%s\"} %llu\n",
 		    sig_name((enum sig)i), (unsigned long long)st->findings[i]);
+	family(fp, "alerts_total", "counter",
+	    "Alerts written, by signature and alert.action (blocked: dropped and reset; offline: would have been).");
+	for (i = 0; i < SIG_COUNT; i++) {
+		fprintf(fp, "starttls_guard_alerts_total{signature=\"%s\",action=\"blocked\"} %llu\n",
+		    sig_name((enum sig)i), (unsigned long long)st->findings_blocked[i]);
+		fprintf(fp, "starttls_guard_alerts_total{signature=\"%s\",action=\"allowed\"} %llu\n",
+		    sig_name((enum sig)i), (unsigned long long)(st->findings[i] - st->findings_blocked[i]));
+	}
 	one(fp, "findings_suppressed_total", "counter",
 	    "Findings not written because the policy mode was none.", (unsigned long long)st->suppressed);
 

@@ -243,6 +243,20 @@ for name, lab, want in checks:
 alerts = sum(1 for e in stats if e["event_type"] == "alert")
 if sum(st["findings"].values()) != alerts or alerts == 0:
     sys.exit("findings %d vs %d alert lines" % (sum(st["findings"].values()), alerts))
+# alerts by (signature, action) and sessions by verdict = the EVE lines
+from collections import Counter
+eve_alerts = Counter((e["alert"]["signature"], e["alert"]["action"]) for e in stats
+                     if e["event_type"] == "alert")
+for (name, lab), v in ((k, v) for k, v in samples.items() if isinstance(k, tuple)):
+    d = dict(lab)
+    if name == "starttls_guard_alerts_total" and v != eve_alerts[(d["signature"], d["action"])]:
+        sys.exit("alerts_total%s = %s, EVE has %d" % (d, v, eve_alerts[(d["signature"], d["action"])]))
+eve_flows = Counter(e["flow"]["verdict"] for e in stats if e["event_type"] == "flow")
+for verdict, want in eve_flows.items():
+    if get("sessions_total", verdict=verdict) != want:
+        sys.exit("sessions_total{%s} = %s, EVE has %d" % (verdict, get("sessions_total", verdict=verdict), want))
+if sum(v for k, v in samples.items() if isinstance(k, tuple) and k[0] == "starttls_guard_sessions_total") != sum(eve_flows.values()):
+    sys.exit("sessions_total sums to another number than the EVE flow events")
 if get("evidence_written_total") != alerts:
     sys.exit("evidence_written_total %s for %d alerts" % (get("evidence_written_total"), alerts))
 print("  %d series in %d families, counters match the stats event" % (
