@@ -56,7 +56,7 @@ endif
 INSPECT_SRC := $(wildcard inspect/*.c)
 POLICY_SRC  := $(wildcard policy/*.c)
 NFQ_SRC     := $(wildcard nfq/*.c)
-GW_SRC      := $(filter-out gateway/gw_main.c,$(wildcard gateway/*.c))
+GW_SRC      := $(filter-out gateway/gw_main.c,$(wildcard gateway/*.c gateway/*/*.c))
 LIB_SRC     := $(INSPECT_SRC) $(POLICY_SRC) $(NFQ_SRC) $(GW_SRC)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 

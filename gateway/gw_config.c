@@ -872,3 +872,15 @@ gw_config_free(struct gw_config *c)
 	pol_free(c->pol);
 	c->pol = NULL;
 }
+
+void
+gw_config_metrics(const struct gw_config *c, struct gw_metrics_cfg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->interval = c->metrics_interval;
+	memcpy(m->n_domains, c->n_domains, sizeof(m->n_domains));
+	m->rules = pol_rule_count(c->pol);
+	m->eff_expired = c->eff_expired;
+	m->eff_expires = c->eff_expires;
+	m->sts_expires = c->sts_expires;
+}

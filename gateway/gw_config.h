@@ -29,8 +29,9 @@
 #include <stdint.h>
 
 #include "gw_engine.h"
-#include "gw_evidence.h"
-#include "gw_syslog.h"
+#include "output/gw_evidence.h"
+#include "output/gw_metrics.h"
+#include "output/gw_syslog.h"
 
 #define GW_PATH_MAX 4096
 /* Warnings kept from a load (ignored keys); more are counted, not kept. */
@@ -76,6 +77,9 @@ struct gw_config {
 
 /* Built-in defaults (no file). Never fails except on memory. */
 int gw_config_default(struct gw_config *c);
+
+/* What of c the metrics file reports (the policy sources, the interval). */
+void gw_config_metrics(const struct gw_config *c, struct gw_metrics_cfg *m);
 
 /* Load path into c (c is overwritten only on success). Returns 0, or -1
  * with "file:line: message" in err. */

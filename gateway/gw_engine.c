@@ -20,8 +20,8 @@
 #include "../inspect/tls_hs.h"
 #include "../policy/pol_domain.h"
 #include "gw_engine.h"
-#include "gw_eve.h"
-#include "gw_evidence.h"
+#include "output/gw_eve.h"
+#include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_names.h"
 #include "gw_pins.h"
@@ -329,9 +329,6 @@ flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smt
 		flow_adopt(f, &pm, ref);
 	smtp_plain_findings(&f->smtp, out);
 }
-
-const char *const gw_session_names[GW_S_COUNT] = { "tls", "plaintext", "blocked",
-    "tls_failed", "not_inspected", "incomplete", "other" };
 
 /* Count a session summary by its verdict (once per flow, not per packet). */
 static void

@@ -31,15 +31,15 @@
 #include <sys/syscall.h>
 
 #include "../nfq/nfq.h"
-#include "gw_evidence.h"
+#include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"
-#include "gw_log.h"
-#include "gw_metrics.h"
+#include "output/gw_log.h"
+#include "output/gw_metrics.h"
 #include "gw_names.h"
 #include "gw_pins.h"
 #include "gw_sandbox.h"
-#include "gw_syslog.h"
+#include "output/gw_syslog.h"
 #include "gw_x509.h"
 
 /* Pins are written to their file this often (and at reload and exit), so
@@ -358,7 +358,7 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	mi.read_proc = 1;
 	mi.evid = d->c->evidence.dir[0] ? ev : NULL;
 	mi.sl = d->sl ? &ss : NULL;
-	mi.c = d->c;
+	gw_config_metrics(d->c, &mi.cfg);
 	mi.pins = gw_pins_count(d->pins);
 	mi.start_us = d->start_us;
 	mi.now_us = gwi_now();

@@ -11,7 +11,7 @@
 #define GATEWAY_GW_INLINE_H
 
 #include "gw_config.h"
-#include "gw_eve.h"
+#include "output/gw_eve.h"
 
 /* config_path may be NULL (defaults; SIGHUP then only reopens the EVE file).
  * c is owned by the daemon from here on. sl: eve's syslog tee, NULL = none

@@ -16,14 +16,14 @@
 #include <string.h>
 
 #include "gw_config.h"
-#include "gw_eve.h"
+#include "output/gw_eve.h"
 #include "gw_inline.h"
-#include "gw_log.h"
+#include "output/gw_log.h"
 #include "gw_offline.h"
 #include "gw_pins.h"
-#include "gw_report.h"
+#include "output/gw_report.h"
 #include "gw_stsfetch.h"
-#include "gw_syslog.h"
+#include "output/gw_syslog.h"
 
 #ifndef STG_VERSION
 #define STG_VERSION "unknown"

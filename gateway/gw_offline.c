@@ -14,9 +14,9 @@
 #include <time.h>
 
 #include "gw_engine.h"
-#include "gw_evidence.h"
-#include "gw_log.h"
-#include "gw_metrics.h"
+#include "output/gw_evidence.h"
+#include "output/gw_log.h"
+#include "output/gw_metrics.h"
 #include "gw_offline.h"
 #include "gw_pins.h"
 #include "gw_x509.h"
@@ -174,7 +174,7 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 		mi.st = &st;
 		mi.evid = evid ? &es : NULL;
 		mi.sl = sl ? &ss : NULL;
-		mi.c = c;
+		gw_config_metrics(c, &mi.cfg);
 		mi.pins = gw_pins_count(pins);
 		mi.start_us = start_us;
 		mi.now_us = (uint64_t)time(NULL) * 1000000u;

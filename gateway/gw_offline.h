@@ -11,7 +11,7 @@
 #define GATEWAY_GW_OFFLINE_H
 
 #include "gw_config.h"
-#include "gw_eve.h"
+#include "output/gw_eve.h"
 
 /* sl: the syslog tee of eve (NULL = none), for its counters in the
  * metrics file (outputs.metrics.file, written at the end of the run). */

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "../../gateway/gw_engine.h"
-#include "../../gateway/gw_eve.h"
+#include "../../gateway/output/gw_eve.h"
 #include "../../policy/pol.h"
 #include "fuzz.h"
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "../../gateway/gw_engine.h"
-#include "../../gateway/gw_eve.h"
+#include "../../gateway/output/gw_eve.h"
 
 /* What the writer thread needs. */
 struct job {

@@ -5,8 +5,8 @@
  *
  *   stg_report [-o DIR] [--org NAME] [--contact ADDR] EVE_FILE
  */
-#include "gateway/gw_log.h"
-#include "gateway/gw_report.h"
+#include "gateway/output/gw_log.h"
+#include "gateway/output/gw_report.h"
 
 int
 main(int argc, char **argv)

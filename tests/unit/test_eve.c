@@ -1,5 +1,5 @@
 /*
- * test_eve.c - unit tests for gateway/gw_eve.c: escaping and event lines.
+ * test_eve.c - unit tests for gateway/output/gw_eve.c: escaping and event lines.
  *
  * The escaper is checked against a table of exact outputs (control bytes,
  * quotes, every class of invalid UTF-8), then every byte value and many
@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "gateway/gw_engine.h"
-#include "gateway/gw_eve.h"
+#include "gateway/output/gw_eve.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* 2026-11-28T22:12:34.123456 UTC, the example of DESIGN.md. */

@@ -14,11 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../nfq/nfq.h"
-#include "gw_config.h"
-#include "gw_engine.h"
+#include "../../nfq/nfq.h"
+#include "gw_stats.h"
 #include "gw_evidence.h"
 #include "gw_syslog.h"
+
+/* What the configuration in force says that the metrics report. Filled by
+ * gw_config_metrics() (gw_config.h): the metrics read neither the
+ * configuration nor the engine themselves. */
+struct gw_metrics_cfg {
+	uint32_t interval;         /* seconds between two writes (inline) */
+	size_t   n_domains[5];     /* domain policies loaded, by enum pol_source */
+	size_t   rules;            /* address (CIDR) rules of the policy */
+	int      eff_expired;      /* the loaded EFF list is past its expiry */
+	int64_t  eff_expires;      /* its "expires", epoch s, 0 = no list */
+	int64_t  sts_expires;      /* earliest fetch + max_age of the MTA-STS policies, 0 = none */
+};
 
 struct gw_metrics_in {
 	const char                     *mode;  /* "inline" or "offline" */
@@ -27,7 +38,7 @@ struct gw_metrics_in {
 	int                             read_proc; /* add the kernel's per-queue drops */
 	const struct gw_evidence_stats *evid;  /* NULL = evidence off */
 	const struct gw_syslog_stats   *sl;    /* NULL = syslog off */
-	const struct gw_config         *c;     /* policy sources loaded */
+	struct gw_metrics_cfg           cfg;   /* policy sources loaded, write interval */
 	size_t                          pins;  /* learned pins held */
 	uint64_t                        start_us; /* process start, wall clock */
 	uint64_t                        now_us;   /* this write, wall clock: a stale file shows */

@@ -10,13 +10,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../inspect/finding.h"
-#include "../policy/pol.h"
+#include "../../inspect/finding.h"
+#include "../../policy/pol.h"
 #include "gw_metrics.h"
 
 #ifndef STG_VERSION
@@ -123,7 +124,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	fprintf(fp, "starttls_guard_metrics_written_timestamp_seconds %llu.%06llu\n",
 	    (unsigned long long)(in->now_us / 1000000u), (unsigned long long)(in->now_us % 1000000u));
 	one(fp, "metrics_interval_seconds", "gauge", "Seconds between two writes of this file (inline).",
-	    (unsigned long long)in->c->metrics_interval);
+	    (unsigned long long)in->cfg.interval);
 
 	one(fp, "packets_total", "counter", "Packets handed to the inspection engines.",
 	    (unsigned long long)st->packets);
@@ -203,19 +204,19 @@ body(FILE *fp, const struct gw_metrics_in *in)
 
 	/* what the policy is made of */
 	family(fp, "policy_domains", "gauge", "Domain policies loaded, by source.");
-	fprintf(fp, "starttls_guard_policy_domains{source=\"config\"} %zu\n", in->c->n_domains[POL_SRC_CONFIG]);
-	fprintf(fp, "starttls_guard_policy_domains{source=\"mta-sts\"} %zu\n", in->c->n_domains[POL_SRC_MTA_STS]);
-	fprintf(fp, "starttls_guard_policy_domains{source=\"eff\"} %zu\n", in->c->n_domains[POL_SRC_EFF]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"config\"} %zu\n", in->cfg.n_domains[POL_SRC_CONFIG]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"mta-sts\"} %zu\n", in->cfg.n_domains[POL_SRC_MTA_STS]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"eff\"} %zu\n", in->cfg.n_domains[POL_SRC_EFF]);
 	one(fp, "policy_address_rules", "gauge", "Address (CIDR) rules loaded.",
-	    (unsigned long long)pol_rule_count(in->c->pol));
+	    (unsigned long long)in->cfg.rules);
 	one(fp, "policy_eff_expired", "gauge", "1 when the loaded EFF list is past its expiry.",
-	    (unsigned long long)(in->c->eff_expired != 0));
+	    (unsigned long long)(in->cfg.eff_expired != 0));
 	family(fp, "policy_expiry_timestamp_seconds", "gauge",
 	    "When loaded policy data goes stale, seconds since the epoch: the EFF list's expires, the first MTA-STS policy's fetch time + max_age (0: none loaded).");
 	fprintf(fp, "starttls_guard_policy_expiry_timestamp_seconds{source=\"eff\"} %lld\n",
-	    (long long)in->c->eff_expires);
+	    (long long)in->cfg.eff_expires);
 	fprintf(fp, "starttls_guard_policy_expiry_timestamp_seconds{source=\"mta-sts\"} %lld\n",
-	    (long long)in->c->sts_expires);
+	    (long long)in->cfg.sts_expires);
 	one(fp, "pins", "gauge", "Learned pins held.", (unsigned long long)in->pins);
 
 	if (in->nfq != NULL) {
@@ -258,7 +259,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 int
 gw_metrics_write(const char *path, const struct gw_metrics_in *in)
 {
-	char tmp[GW_PATH_MAX + 8];
+	char tmp[PATH_MAX + 8];
 	FILE *fp;
 	int fd, saved;
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../inspect/pkt.h"
+#include "../../inspect/pkt.h"
 #include "gw_evidence.h"
 
 /* Longest frame kept: the NFQUEUE copy range, GSO packets included. */

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../inspect/finding.h"
-#include "../inspect/flow.h"
-#include "../policy/pol.h"
+#include "../../inspect/finding.h"
+#include "../../inspect/flow.h"
+#include "../../policy/pol.h"
 
 struct eve;
 struct gw_stats;

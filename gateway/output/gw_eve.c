@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gw_engine.h"
+#include "gw_stats.h"
 #include "gw_eve.h"
 #include "gw_syslog.h"
-#include "gw_tls.h"
+#include "../gw_tls.h"
 
 /* One event line: the worst alert (escaped reason, banner, HELO, match) is
  * about 2.5 KiB and a stats event about 2 KiB; 8 KiB leaves room. */
