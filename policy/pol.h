@@ -16,35 +16,7 @@
 #include <stdint.h>
 
 #include "../inspect/pkt.h"
-
-enum pol_mode {
-	POL_MODE_NONE = 0,   /* ignore: no expectation, no blocking */
-	POL_MODE_TESTING,    /* alert only */
-	POL_MODE_ENFORCE     /* block */
-};
-
-enum pol_source {
-	POL_SRC_DEFAULT = 0,
-	POL_SRC_CONFIG,
-	POL_SRC_MTA_STS,
-	POL_SRC_EFF,
-	POL_SRC_PIN
-};
-
-/* TLS versions as the wire's minor number: 1.0 = 0x0301 ... 1.3 = 0x0304. */
-#define POL_TLS_1_0 0x0301
-#define POL_TLS_1_1 0x0302
-#define POL_TLS_1_2 0x0303
-#define POL_TLS_1_3 0x0304
-
-#define POL_MATCH_MAX 96
-
-struct pol_match {
-	enum pol_mode   mode;     /* what applies to this server */
-	enum pol_source source;   /* where it came from */
-	uint16_t        min_tls;  /* minimum TLS version, POL_TLS_* */
-	char            match[POL_MATCH_MAX]; /* the rule as written ("203.0.113.0/24"), "" for default */
-};
+#include "pol_types.h"
 
 struct pol;
 
@@ -99,16 +71,5 @@ const struct pol_domain_entry *pol_ref_entry(const struct pol *p, uint32_t ref);
 
 /* Number of address rules (for -t summaries). */
 size_t pol_rule_count(const struct pol *p);
-
-/* Does this match make TLS expected? (enforce/testing from a non-default
- * source, or a default mode of enforce.) */
-int pol_expects_tls(const struct pol_match *m);
-
-const char *pol_mode_name(enum pol_mode m);
-const char *pol_source_name(enum pol_source s);
-/* "enforce" / "testing" / "none" -> mode; -1 when unknown. */
-int pol_mode_parse(const char *s, enum pol_mode *out);
-/* "1.0" .. "1.3" -> POL_TLS_*; -1 when unknown. */
-int pol_tls_parse(const char *s, uint16_t *out);
 
 #endif

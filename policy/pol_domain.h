@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pol.h"
 #include "pol_mx.h"
+#include "pol_types.h"
 
 /* ---- warnings collected while loading, for `-t` and the log ---- */
 
