@@ -58,6 +58,26 @@ word_len(const char *w, size_t n)
 	return i;
 }
 
+/* Is an 8-byte word a mask that hides which keyword it was: one character
+ * repeated (XXXXXXXX, ********), or seven mask characters and a sequence
+ * letter (Cisco ESMTP inspection: XXXXXXXA, XXXXXXXB, ...)? Such a mask
+ * may stand for any 8-character keyword: STARTTLS, CHUNKING, 8BITMIME or
+ * SMTPUTF8. */
+static int
+is_mask8(const char *w)
+{
+	int same = 1, mask = 1;
+
+	for (int i = 0; i < SMTP_STARTTLS_LEN; i++) {
+		int c = lc((unsigned char)w[i]);
+		if (w[i] != w[0])
+			same = 0;
+		if (i < SMTP_STARTTLS_LEN - 1 && c != 'x' && c != '*')
+			mask = 0;
+	}
+	return same || mask;
+}
+
 /* Is an 8-byte word a rewritten STARTTLS (XXXXXXXX, XXXXXXXA, STARTTLZ)? */
 static int
 is_garbled_starttls(const char *w)
@@ -95,8 +115,8 @@ smtp_raise(struct smtp *s, struct smtp_out *out, enum sig sig, const char *reaso
 	return 1;
 }
 
-/* Raise with a quoted piece of the wire in the reason. */
-static void
+/* Raise with a quoted piece of the wire in the reason; 1 if raised. */
+static int
 raise_quoted(struct smtp *s, struct smtp_out *out, enum sig sig,
     const char *pre, const char *w, size_t n, const char *post)
 {
@@ -105,7 +125,7 @@ raise_quoted(struct smtp *s, struct smtp_out *out, enum sig sig,
 	if (n > 40)
 		n = 40;
 	snprintf(r, sizeof(r), "%s'%.*s'%s", pre, (int)n, w, post);
-	smtp_raise(s, out, sig, r);
+	return smtp_raise(s, out, sig, r);
 }
 
 /* Enter a decided phase. */
@@ -191,6 +211,23 @@ plaintext_mail(struct smtp *s, struct smtp_out *out)
 	if (s->flags & SMTP_F_DEFER)
 		return;
 	smtp_plain_findings(s, out);
+	decide(s, out, SMTP_PH_PLAIN);
+}
+
+/* A command that carries a mail transaction (DATA, BDAT, BURL, RCPT) with
+ * no MAIL before it: a server that takes it lets a message, or its
+ * envelope, cross in cleartext all the same, and what follows DATA is a
+ * body, not commands. Decide plaintext now; under SMTP_F_DEFER no
+ * recipient domain is known, so the caller raises the finding from the
+ * policy it has (SMTP_F_OWED). */
+static void
+plaintext_without_mail(struct smtp *s, struct smtp_out *out)
+{
+	s->flags |= SMTP_F_MAIL;
+	if (s->flags & SMTP_F_DEFER)
+		s->flags |= SMTP_F_OWED;
+	else
+		smtp_plain_findings(s, out);
 	decide(s, out, SMTP_PH_PLAIN);
 }
 
@@ -299,10 +336,19 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 		return;
 	}
 	if ((full == 4 && word_is(h, 4, "rcpt")) || (full == 5 && word_is(h, 5, "rcpt:"))) {
-		if ((s->flags & (SMTP_F_DEFER | SMTP_F_MAIL)) == (SMTP_F_DEFER | SMTP_F_MAIL)) {
+		if (!(s->flags & SMTP_F_MAIL)) {
+			plaintext_without_mail(s, out);
+			return;
+		}
+		if (s->flags & SMTP_F_DEFER) {
 			plaintext_rcpt(s, out);
 			return;
 		}
+	}
+	if (full == 4 && !(s->flags & SMTP_F_MAIL) &&
+	    (word_is(h, 4, "data") || word_is(h, 4, "bdat") || word_is(h, 4, "burl"))) {
+		plaintext_without_mail(s, out);
+		return;
 	}
 	if (full == 8 && word_is(h, 8, "starttls")) {
 		k = SMTP_CMD_STARTTLS;
@@ -346,6 +392,35 @@ banner_masked(const struct smtp *s, size_t line)
 	return text >= 4 && 2 * (size_t)s->banner_stars >= text;
 }
 
+/* Count a masked keyword of the EHLO reply; remember the first. */
+static void
+mask_note(struct smtp *s, const char *w)
+{
+	unsigned em = s->ehlo_masks, n = (em >> SMTP_EM_COUNT_SHIFT) & 3, kind;
+
+	if (n == 0) {
+		kind = w[0] == 'X' ? 0 : w[0] == 'x' ? 1 : w[0] == '*' ? 2 : 3;
+		em |= kind << SMTP_EM_KIND_SHIFT | (unsigned)(uint8_t)w[7] << SMTP_EM_LAST_SHIFT;
+	}
+	if (n < 3)
+		em = (em & ~(3u << SMTP_EM_COUNT_SHIFT)) | (n + 1) << SMTP_EM_COUNT_SHIFT;
+	s->ehlo_masks = (uint16_t)em;
+}
+
+/* The first mask of the EHLO reply, rebuilt from mask_note's record: seven
+ * mask characters of its first's kind and its last byte (a word of one
+ * repeated byte comes back whole). */
+static void
+mask_word(const struct smtp *s, char w[SMTP_STARTTLS_LEN])
+{
+	static const char kinds[] = "Xx*";
+	unsigned em = s->ehlo_masks, kind = (em >> SMTP_EM_KIND_SHIFT) & 3;
+	char last = (char)(em >> SMTP_EM_LAST_SHIFT);
+
+	memset(w, kind < 3 ? kinds[kind] : last, SMTP_STARTTLS_LEN - 1);
+	w[SMTP_STARTTLS_LEN - 1] = last;
+}
+
 /* One capability line of an EHLO reply (not its first line). */
 static void
 ehlo_capability(struct smtp *s, struct smtp_out *out, const char *kw, size_t hl_rest,
@@ -357,10 +432,51 @@ ehlo_capability(struct smtp *s, struct smtp_out *out, const char *kw, size_t hl_
 		kl = line_rest; /* the keyword may run past head: its length is the rest of the line */
 	if (kl == SMTP_STARTTLS_LEN && word_is(kw, kl, "starttls")) {
 		s->flags |= SMTP_F_OFFERED;
+		s->ehlo_masks |= SMTP_EM_STARTTLS;
+	} else if (kl == SMTP_STARTTLS_LEN && word_is(kw, kl, "chunking")) {
+		s->ehlo_masks |= SMTP_EM_CHUNKING;
+	} else if (kl == 10 && word_is(kw, kl, "binarymime")) {
+		s->ehlo_masks |= SMTP_EM_BINARYMIME;
+	} else if (kl == SMTP_STARTTLS_LEN && is_mask8(kw)) {
+		/* Which keyword it hides is known only at the end of the reply. */
+		mask_note(s, kw);
 	} else if (kl == SMTP_STARTTLS_LEN && is_garbled_starttls(kw)) {
+		/* Letters of STARTTLS kept in place: no other keyword. */
 		raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "EHLO reply capability ", kw, kl,
 		    " is a rewritten STARTTLS");
 		s->flags |= SMTP_F_REPORTED;
+	}
+}
+
+/* The EHLO reply is complete: judge its masked 8-character keywords. Each
+ * mask is STARTTLS unless something explains it otherwise: STARTTLS
+ * offered in clear (then every mask is another keyword), or BINARYMIME
+ * offered without CHUNKING (BINARYMIME needs CHUNKING, RFC 3030: one mask
+ * is very likely CHUNKING). A mask so explained is still a device on the
+ * path rewriting the dialogue, reported as such (severity 3, never a block
+ * by itself); the policy's own downgrade finding is not suppressed. */
+static void
+ehlo_masks(struct smtp *s, struct smtp_out *out)
+{
+	unsigned em = s->ehlo_masks, masks = (em >> SMTP_EM_COUNT_SHIFT) & 3, other = 0;
+	char w[SMTP_STARTTLS_LEN];
+
+	if (masks == 0)
+		return;
+	mask_word(s, w);
+	if (em & SMTP_EM_STARTTLS)
+		other = masks;
+	else if ((em & (SMTP_EM_CHUNKING | SMTP_EM_BINARYMIME)) == SMTP_EM_BINARYMIME)
+		other = 1;
+	if (masks > other) {
+		raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "EHLO reply capability ", w,
+		    sizeof(w), " is a rewritten STARTTLS");
+		s->flags |= SMTP_F_REPORTED;
+	} else if (raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "EHLO reply capability ",
+	    w, sizeof(w), (em & SMTP_EM_STARTTLS) ?
+	    " is masked on the path; not STARTTLS, which is offered in clear" :
+	    " is masked on the path; may be CHUNKING (BINARYMIME offered without it)")) {
+		out->f[out->n - 1].severity = 3;
 	}
 }
 
@@ -373,6 +489,9 @@ reply_done(struct smtp *s, struct smtp_out *out, int code, const char *h, size_t
 	pend_pop(s);
 	switch (k) {
 	case SMTP_CMD_EHLO:
+		if (code / 100 == 2)
+			ehlo_masks(s, out);
+		s->ehlo_masks = 0;
 		if (code / 100 != 2)
 			break;
 		s->flags |= SMTP_F_EHLO_DONE;
@@ -438,8 +557,10 @@ server_line(struct smtp *s, struct smtp_out *out)
 				s->flags |= SMTP_F_REPORTED;
 			}
 		}
-		if (last)
+		if (last) {
 			s->phase = SMTP_PH_CMD;
+			s->ehlo_masks = 0; /* banner_stars is done with */
+		}
 		return;
 	}
 	if (!first && code / 100 == 2 && pend_peek(s) == SMTP_CMD_EHLO && hl > 4)

@@ -16,6 +16,9 @@
  *       |              |                                     | ServerHello
  *       +--not SMTP--> LOST (decided, not inspectable)       v
  *                                                          TLS (decided)
+ *
+ * RCPT, DATA, BDAT or BURL with no MAIL before them decide PLAIN as MAIL
+ * does: they carry a mail transaction all the same.
  */
 #ifndef INSPECT_SMTP_H
 #define INSPECT_SMTP_H
@@ -71,6 +74,17 @@ enum smtp_phase {
 #define SMTP_F_OWED       0x4000 /* decided plaintext at RCPT: the caller raises the finding
                                     (smtp_plain_findings) once it knows the domain's policy */
 
+/* struct smtp.ehlo_masks: keywords offered in clear that tell what a mask
+ * may hide (BINARYMIME needs CHUNKING, RFC 3030 section 3); how many
+ * 8-character masks the reply had (saturates at 3); the first one as its
+ * mask character's kind and its last byte. */
+#define SMTP_EM_STARTTLS    0x0001
+#define SMTP_EM_CHUNKING    0x0002
+#define SMTP_EM_BINARYMIME  0x0004
+#define SMTP_EM_COUNT_SHIFT 3      /* 2 bits: masks seen, 0..3 */
+#define SMTP_EM_KIND_SHIFT  5      /* 2 bits: first mask's bytes 0-6: 'X', 'x', '*', or its last byte */
+#define SMTP_EM_LAST_SHIFT  8      /* 8 bits: first mask's last byte */
+
 /* Direction of bytes: from the side that opened the connection, or back. */
 #define SMTP_DIR_CLIENT 0
 #define SMTP_DIR_SERVER 1
@@ -99,7 +113,11 @@ struct smtp {
 	uint16_t flags;               /* SMTP_F_* */
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
-	uint16_t banner_stars;        /* '*' bytes in the whole first greeting line (PIX masking) */
+	union {
+		uint16_t banner_stars;    /* greeting: '*' bytes in its whole first line (PIX masking) */
+		uint16_t ehlo_masks;      /* after it: SMTP_EM_* of the EHLO reply being read (masked
+		                             8-character keywords: the flow has no room for more) */
+	};
 	uint16_t tls_version;         /* negotiated TLS version (ServerHello), 0 = not seen */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
 	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */

@@ -215,6 +215,57 @@ static const struct dialogue dialogues[] = {
 		     SRV("535 5.7.8 Error: authentication failed\r\n"),
 		     MAIL, END } },
 
+	/* ---- masked 8-character keywords (Cisco ESMTP inspection) ---- */
+	{ .name = "masked_chunking_binarymime", .phase = SMTP_PH_PLAIN,
+	  /* BINARYMIME needs CHUNKING, which is missing: the mask may be it */
+	  .reason = "may be CHUNKING", .reason_sig = SIG_STARTTLS_STRIPPED,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-PIPELINING\r\n250-BINARYMIME\r\n"
+			   "250-XXXXXXXB\r\n250 8BITMIME\r\n", STRIPPED),
+		     MAIL_R(MISSING), END } },
+	{ .name = "masked_chunking_policy_expects_tls", .phase = SMTP_PH_PLAIN,
+	  .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-BINARYMIME\r\n250-XXXXXXXB\r\n"
+			   "250 8BITMIME\r\n", STRIPPED | DOWNGRADE),
+		     MAIL, END } },
+	{ .name = "masked_starttls_side_by_side", .phase = SMTP_PH_PLAIN,
+	  /* the same reply with CHUNKING in clear: nothing else to hide */
+	  .reason = "rewritten STARTTLS", .reason_sig = SIG_STARTTLS_STRIPPED,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-PIPELINING\r\n250-BINARYMIME\r\n"
+			   "250-CHUNKING\r\n250-XXXXXXXB\r\n250 8BITMIME\r\n", STRIPPED),
+		     MAIL, END } },
+	{ .name = "masked_two_one_explained", .phase = SMTP_PH_PLAIN,
+	  .reason = "'XXXXXXXA' is a rewritten STARTTLS", .reason_sig = SIG_STARTTLS_STRIPPED,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-XXXXXXXA\r\n250-BINARYMIME\r\n"
+			   "250-XXXXXXXB\r\n250 DSN\r\n", STRIPPED),
+		     MAIL, END } },
+	{ .name = "masked_beside_starttls", .phase = SMTP_PH_TLS,
+	  .reason = "not STARTTLS", .reason_sig = SIG_STARTTLS_STRIPPED,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-STARTTLS\r\n250-xxxxxxxA\r\n"
+			   "250 DSN\r\n", STRIPPED),
+		     STLS, READY, CH, SH, END } },
+
+	/* ---- a mail transaction without MAIL ---- */
+	{ .name = "data_without_mail", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO, EHLO_NOTLS, CLI_R("DATA\r\n", MISSING), END } },
+	{ .name = "bdat_without_mail_expect", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS,
+		     CLI_R("BDAT 31 LAST\r\nSubject: x\r\n\r\nsecret body\r\n", DOWNGRADE),
+		     END } },
+	{ .name = "rcpt_without_mail", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO, EHLO_NOTLS, CLI_R("RCPT TO:<bob@example.net>\r\n", MISSING),
+		     END } },
+	{ .name = "data_body_not_commands", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_RECENT_FAIL,
+	  /* the body's lines are not counted as pipelined commands */
+	  .steps = { BANNER, EHLO, EHLO_TLS,
+		     CLI_R("data\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"
+			   "NOOP\r\nNOOP\r\n.\r\n", FALLBACK),
+		     END } },
+
 	/* ---- masked banner (Cisco PIX/ASA) ---- */
 	{ .name = "pix_banner", .phase = SMTP_PH_PLAIN, .banner = "****2***0**",
 	  .steps = { SRV_R("220 ****2***0**\r\n", STRIPPED), EHLO,
@@ -889,16 +940,71 @@ test_defer_rcpt(void **state)
 	}
 }
 
+/* The masked-capability finding is informational (severity 3, so never a
+ * block by itself); a mask nothing explains is the severity-1 stripping. */
+static void
+test_mask_severity(void **state)
+{
+	static const struct {
+		const char *reply;
+		int severity;     /* of the starttls_stripped finding, 0 = the signature's */
+		const char *word; /* quoted in its reason */
+	} cases[] = {
+		{ "250-m\r\n250-BINARYMIME\r\n250 XXXXXXXB\r\n", 3, "'XXXXXXXB'" },
+		{ "250-m\r\n250-STARTTLS\r\n250 ********\r\n", 3, "'********'" },
+		{ "250-m\r\n250-CHUNKING\r\n250 XXXXXXXB\r\n", 0, "'XXXXXXXB'" },
+		{ "250-m\r\n250 xxxxxxxC\r\n", 0, "'xxxxxxxC'" },
+		{ "250-m\r\n250 ZZZZZZZZ\r\n", 0, "'ZZZZZZZZ'" },
+	};
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct smtp s;
+		struct smtp_out out = { 0 };
+
+		smtp_init(&s);
+		smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)"220 mx ESMTP ***\r\n", 18, &out);
+		smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)"EHLO c\r\n", 8, &out);
+		smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)cases[c].reply,
+		    strlen(cases[c].reply), &out);
+		assert_int_equal(out.n, 1);
+		assert_int_equal(out.f[0].sig, SIG_STARTTLS_STRIPPED);
+		assert_int_equal(out.f[0].severity, cases[c].severity);
+		assert_non_null(strstr(out.f[0].reason, cases[c].word));
+		assert_int_equal(s.ehlo_masks, 0);
+	}
+}
+
+/* Under SMTP_F_DEFER, DATA without MAIL decides and leaves the finding to
+ * the caller (no recipient domain is known). */
+static void
+test_defer_data(void **state)
+{
+	struct smtp s;
+	struct smtp_out out = { 0 };
+
+	(void)state;
+	smtp_init(&s);
+	s.flags |= SMTP_F_DEFER;
+	smtp_push(&s, SMTP_DIR_SERVER, (const uint8_t *)"220 mx\r\n", 8, &out);
+	smtp_push(&s, SMTP_DIR_CLIENT, (const uint8_t *)"DATA\r\n", 6, &out);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(s.phase, SMTP_PH_PLAIN);
+	assert_true(s.flags & SMTP_F_OWED);
+	assert_false(s.flags & SMTP_F_RCPT);
+}
+
 int
 main(void)
 {
-	static struct CMUnitTest tests[N_DIALOGUES + 3];
+	static struct CMUnitTest tests[N_DIALOGUES + 5];
 	size_t n = 0;
 
 	make_long_lines();
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_init_and_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_raise_once);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defer_rcpt);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mask_severity);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defer_data);
 	for (size_t i = 0; i < N_DIALOGUES; i++) {
 		tests[n].name = dialogues[i].name;
 		tests[n].test_func = test_dialogue;
