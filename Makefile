@@ -28,7 +28,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 comma := ,
 
-LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl libseccomp openssl jansson
+LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl libseccomp openssl jansson libunbound libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 
@@ -56,8 +56,9 @@ endif
 INSPECT_SRC := $(wildcard inspect/*.c)
 POLICY_SRC  := $(wildcard policy/*.c)
 NFQ_SRC     := $(wildcard nfq/*.c)
+RESOLVER_SRC := $(wildcard resolver/*.c)
 GW_SRC      := $(filter-out gateway/gw_main.c,$(wildcard gateway/*.c gateway/*/*.c))
-LIB_SRC     := $(INSPECT_SRC) $(POLICY_SRC) $(NFQ_SRC) $(GW_SRC)
+LIB_SRC     := $(INSPECT_SRC) $(POLICY_SRC) $(NFQ_SRC) $(RESOLVER_SRC) $(GW_SRC)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
