@@ -12,16 +12,10 @@
 # and `pins list` / `pins forget` act on that file.
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 set -u
-[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-top=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) build=$1 ;; *) build=$(pwd)/$1 ;; esac
-cd "$top" || exit 1
+. "$(dirname "$0")/replay-lib.sh"
+rl_init run-policy "$@"
 fix=tests/fixtures/policy
 conf=$fix/policy.conf
-bin=$build/starttls-guard
-LC_ALL=C
-export LC_ALL
-pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,29 +30,20 @@ if [ ! -f ../shared/data/eff-starttls-policy.json ]; then
 fi
 
 # 1. the committed captures are the generator's
-rm -rf "$tmp/gen"
-if "$build/tools/gen_fixtures" "$tmp/gen" >/dev/null 2>&1; then
-	drift=0
-	for p in "$tmp/gen/policy"/*.pcap; do
-		cmp -s "$p" "$fix/$(basename "$p")" || { echo "  $fix/$(basename "$p") differs"; drift=1; }
-	done
-	[ $drift -eq 0 ] && ok "captures match the generator" || ko "captures match the generator"
-else
+if ! rl_generate "$build/tools/gen_fixtures" "$tmp/gen"; then
 	ko "generator runs"
+elif rl_same "$tmp/gen/policy" "$fix"; then
+	ok "captures match the generator"
+else
+	ko "captures match the generator"
 fi
 
 # 2. every case's alerts
 for p in "$fix"/*.pcap; do
 	name=$(basename "$p" .pcap)
-	if ! "$bin" -c "$conf" -r "$p" >"$tmp/$name.json" 2>"$tmp/$name.err"; then
-		ko "$name (exit status)"; cat "$tmp/$name.err"; continue
-	fi
-	alerts <"$tmp/$name.json" >"$tmp/$name.got"
-	if diff -u "$fix/$name.expect" "$tmp/$name.got" >"$tmp/$name.diff"; then
-		ok "$name"
-	else
-		ko "$name"; cat "$tmp/$name.diff"
-	fi
+	rl_replay "$name" "$p" "$conf" "$tmp" '"\(.alert.signature) \(.alert.action) \(.policy.source)"'
+	rl_expect "$fix/$name.expect" "$tmp" "$name"
+	rl_verdict "$name" "$tmp"
 done
 
 # 3. what the flow events say about the handshakes (tests/tls/MANIFEST)
