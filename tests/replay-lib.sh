@@ -174,3 +174,27 @@ rl_verdict() {
 	[ -s "$2/$1.jqerr" ] && sed 's/^/    jq: /' "$2/$1.jqerr" | head -n 3
 	return 0
 }
+
+# rl_corpus DIR CONF GEN OUT CHECK [HOOK]: a corpus of committed captures
+# DIR/<case>.pcap, each with DIR/<case>.expect. First the drift check
+# (named CHECK) of what GEN writes into OUT against DIR; then every case
+# replayed with CONF: its alerts as "signature action", sorted, must equal
+# <case>.expect; <case>.flows, when present, its flow verdicts
+# (rl_flows); HOOK NAME, when given, may add to why; <case>.xfail marks a
+# known bug (rl_verdict).
+rl_corpus() {
+	rl_need "$3"
+	rl_drift "$3" "$4" "$1" "$5"
+	for rl_expect_file in "$1"/*.expect; do
+		name=$(basename "$rl_expect_file" .expect)
+		rl_replay "$name" "$1/$name.pcap" "$2" "$4" '"\(.alert.signature) \(.alert.action)"'
+		rl_expect "$rl_expect_file" "$4" "$name"
+		if [ -f "$1/$name.flows" ]; then
+			rl_flows "$1/$name.flows" "$4" "$name"
+		fi
+		if [ -n "${6:-}" ]; then
+			"$6" "$name"
+		fi
+		rl_verdict "$name" "$4" "$1/$name.xfail"
+	done
+}

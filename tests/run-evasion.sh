@@ -19,20 +19,7 @@
 set -u
 . "$(dirname "$0")/replay-lib.sh"
 rl_init run-evasion "$@"
-ev=$top/tests/evasion
-conf=$ev/evasion.conf
-gen=$build/tools/gen_evasion
-out=$build/evasion
-rl_need "$gen"
-
-rl_drift "$gen" "$out" "$ev" captures-match-generator
-
-for expect in "$ev"/*.expect; do
-	name=$(basename "$expect" .expect)
-	rl_replay "$name" "$ev/$name.pcap" "$conf" "$out" '"\(.alert.signature) \(.alert.action)"'
-	rl_expect "$expect" "$out" "$name"
-	[ -f "$ev/$name.flows" ] && rl_flows "$ev/$name.flows" "$out" "$name"
-	rl_verdict "$name" "$out" "$ev/$name.xfail"
-done
+rl_corpus tests/evasion tests/evasion/evasion.conf "$build/tools/gen_evasion" \
+    "$build/evasion" captures-match-generator
 echo "$pass passed, $fail failed, $xfail xfail"
 [ $fail -eq 0 ]

@@ -13,8 +13,8 @@
 #    which must exit 0, takes "signature action" of every alert, sorted,
 #    and diffs it against the .expect file (empty file: no alert). Every
 #    case but midstream must also write at least one flow event; midstream
-#    must write none (doc/detection.md "Flow events"). A <case>.xfail
-#    marks a known bug as in run-evasion.sh.
+#    must write none (doc/detection.md "Flow events"). <case>.flows (flow
+#    verdicts) and <case>.xfail (a known bug) work as in run-evasion.sh.
 # The drift check, replay and comparison are tests/replay-lib.sh's, shared
 # with run-evasion.sh and run-policy.sh.
 # Prints PASS/FAIL per case, then "N passed, N failed"; exits 1 on failure.
@@ -22,29 +22,19 @@
 set -u
 . "$(dirname "$0")/replay-lib.sh"
 rl_init run-golden "$@"
-fix=$top/tests/fixtures
-conf=$fix/golden.conf
-gen=$build/tools/gen_fixtures
-out=$build/fixtures
-rl_need "$gen"
 
-# --- 1. the committed captures are exactly what the generator writes ---
-rl_drift "$gen" "$out" "$fix" fixtures-match-generator
-
-# --- 2. findings per case ---
-for expect in "$fix"/*.expect; do
-	name=$(basename "$expect" .expect)
-	rl_replay "$name" "$fix/$name.pcap" "$conf" "$out" '"\(.alert.signature) \(.alert.action)"'
-	rl_expect "$expect" "$out" "$name"
-	flows=$(jq -s '[.[] | select(.event_type == "flow")] | length' <"$out/$name.eve" 2>/dev/null)
+# Every case but midstream writes at least one flow event; midstream none.
+golden_flows() {
+	flows=$(jq -s '[.[] | select(.event_type == "flow")] | length' <"$build/fixtures/$1.eve" 2>/dev/null)
 	[ -n "$flows" ] || flows=0
-	if [ "$name" = midstream ]; then
+	if [ "$1" = midstream ]; then
 		[ "$flows" -eq 0 ] || why="$why $flows flow events for a midstream pickup (want 0);"
 	else
 		[ "$flows" -ge 1 ] || why="$why no flow event;"
 	fi
-	rl_verdict "$name" "$out" "$fix/$name.xfail"
-done
+}
 
+rl_corpus tests/fixtures tests/fixtures/golden.conf "$build/tools/gen_fixtures" \
+    "$build/fixtures" fixtures-match-generator golden_flows
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
