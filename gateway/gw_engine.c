@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../inspect/csum.h"
 #include "../inspect/hsbuf.h"
 #include "../inspect/ipfrag.h"
 #include "../inspect/tls_hs.h"
+#include "../inspect/wire.h"
 #include "../policy/pol_domain.h"
 #include "gw_engine.h"
 #include "output/gw_eve.h"
@@ -239,16 +241,6 @@ flow_policy(const struct gw_engine *e, const struct flow *f, struct pol_match *p
 	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, pm);
 }
 
-/* Is policy b a stronger expectation than a? (Names the server gives
- * itself may raise an expectation, never lower one.) */
-static int
-stronger(const struct pol_match *a, const struct pol_match *b)
-{
-	int ea = pol_expects_tls(a), eb = pol_expects_tls(b);
-
-	return (eb && !ea) || (eb == ea && b->mode > a->mode);
-}
-
 /* Make pm the flow's policy. */
 static void
 flow_adopt(struct flow *f, const struct pol_match *pm, uint32_t ref)
@@ -262,10 +254,33 @@ flow_adopt(struct flow *f, const struct pol_match *pm, uint32_t ref)
 		f->smtp.flags &= (uint16_t)~SMTP_F_EXPECT;
 }
 
-/* Resolve a new flow's policy, most specific first: address rule, domain
- * policy through the MX name its address was looked up as, learned pin,
- * default. While nothing but the default (or a pin) matched and domain
- * policies exist, the recipient domain may still decide: defer. */
+/* A policy reached through a learned fact (pin, DNS or greeting name,
+ * recipient domain; later shared or discovered ones): it becomes the flow's
+ * only if it is not weaker than the flow's policy so far, which started as
+ * what the operator wrote for every server (the default). Learning raises
+ * an expectation, never lowers it: a pin in "testing" must not demote an
+ * "enforce" default, nor a spoofed DNS answer or greeting name lead to a
+ * weaker domain policy. An equal one is taken: it is the more specific
+ * (its MX patterns serve the certificate check). Returns 1 if taken. */
+static int
+flow_learn(const struct gw_engine *e, struct flow *f, const struct pol_match *pm, uint32_t ref)
+{
+	struct pol_match cur;
+
+	flow_policy(e, f, &cur);
+	if (pol_cmp(pm, &cur) < 0)
+		return 0;
+	flow_adopt(f, pm, ref);
+	return 1;
+}
+
+/* Resolve a new flow's policy: an address rule is the operator's word for
+ * this server and ends the search. Otherwise the default, raised (never
+ * lowered) by a learned pin and by the domain policy of the MX name the
+ * address was looked up as in DNS. While nothing but the default (or a
+ * pin) holds, it is not enforce and domain policies exist, the recipient
+ * domain may still raise it: defer the decision from MAIL to the first
+ * RCPT. */
 static void
 flow_resolve(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 {
@@ -275,19 +290,23 @@ flow_resolve(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 	char mx[GW_NAMES_NAME_MAX + 1];
 
 	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, &pm);
+	flow_adopt(f, &pm, POL_REF_NONE);
 	if (pm.source == POL_SRC_DEFAULT) {
+		if (e->pins != NULL && gw_pins_lookup(e->pins, f->key.af, &f->key.saddr,
+		    now_s, e->conf.pins_max_age, NULL)) {
+			pin_match(e, f, &dm);
+			flow_learn(e, f, &dm, POL_REF_NONE);
+		}
 		if (pol_has_domains(e->pol) &&
 		    gw_names_get(e->names, f->key.af, &f->key.saddr, ts_us, mx, sizeof(mx)) &&
 		    pol_lookup_mx(e->pol, mx, now_s, &dm, &ref))
-			pm = dm;
-		else if (e->pins != NULL && gw_pins_lookup(e->pins, f->key.af, &f->key.saddr,
-		    now_s, e->conf.pins_max_age, NULL))
-			pin_match(e, f, &pm);
+			flow_learn(e, f, &dm, ref);
 	}
-	flow_adopt(f, &pm, ref);
-	if ((pm.source == POL_SRC_DEFAULT || pm.source == POL_SRC_PIN) && pol_has_domains(e->pol))
+	/* (Nothing can raise enforce: then MAIL decides, one command sooner.) */
+	if ((f->pol_source == POL_SRC_DEFAULT || f->pol_source == POL_SRC_PIN) &&
+	    f->mode != POL_MODE_ENFORCE && pol_has_domains(e->pol))
 		f->smtp.flags |= SMTP_F_DEFER;
-	e->st.policy_by[(unsigned)pm.source < 5 ? pm.source : 0]++;
+	e->st.policy_by[f->pol_source < 5 ? f->pol_source : 0]++;
 }
 
 /* Once the greeting is in: a server calling itself by an MX name that a
@@ -296,7 +315,7 @@ static void
 flow_banner_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 {
 	char name[SMTP_BANNER_MAX + 1];
-	struct pol_match cur, pm;
+	struct pol_match pm;
 	uint32_t ref;
 	size_t n = 0;
 
@@ -310,14 +329,14 @@ flow_banner_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 		return; /* no name, or one cut by the banner limit: not trusted */
 	memcpy(name, f->smtp.banner, n);
 	name[n] = '\0';
-	flow_policy(e, f, &cur);
-	if (pol_lookup_mx(e->pol, name, (int64_t)(ts_us / 1000000), &pm, &ref) &&
-	    stronger(&cur, &pm))
-		flow_adopt(f, &pm, ref);
+	if (pol_lookup_mx(e->pol, name, (int64_t)(ts_us / 1000000), &pm, &ref))
+		flow_learn(e, f, &pm, ref);
 }
 
 /* Decided plaintext at the first RCPT: its domain's policy, if any, is
- * more specific than a pin or the default, and decides the finding. */
+ * more specific than a pin or the default and decides the finding -- when
+ * it is not weaker: the recipient is the sender's word (inbound, an
+ * attacker's), so it may raise the expectation, not lower it. */
 static void
 flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smtp_out *out)
 {
@@ -326,7 +345,7 @@ flow_rcpt_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us, struct smt
 
 	if ((f->smtp.flags & SMTP_F_RCPT) &&
 	    pol_lookup_domain_hash(e->pol, f->smtp.rcpt_hash, (int64_t)(ts_us / 1000000), &pm, &ref))
-		flow_adopt(f, &pm, ref);
+		flow_learn(e, f, &pm, ref);
 	smtp_plain_findings(&f->smtp, out);
 }
 
@@ -422,14 +441,14 @@ evict_oldest(struct gw_engine *e, uint64_t ts_us)
 	struct smtp_out out;
 
 	for (unsigned i = 0; f != NULL && i < GW_EVICT_SCAN; i++, f = flow_newer(e->ft, f)) {
-		if (f->state != FLOW_ST_INSPECT) {
+		if (f->state != FLOW_ST_INSPECT || (f->flags & FLOW_F_RESET)) {
 			victim = f;
 			break;
 		}
 	}
 	if (victim == NULL)
 		return;
-	if (victim->state == FLOW_ST_INSPECT) {
+	if (victim->state == FLOW_ST_INSPECT && !(victim->flags & FLOW_F_RESET)) {
 		struct pol_match pm;
 
 		e->st.evicted_inspecting++;
@@ -488,6 +507,9 @@ flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	f->state = FLOW_ST_SYN;
 	if (pkt_tcp_csum_ok(p) == 0)
 		f->flags |= FLOW_F_NOCSUM_C;
+	if (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO))
+		f->flags |= FLOW_F_AUTH_C;
+	f->ttl[FLOW_TO_SERVER] = p->ttl;
 	tcp_half_init(&f->half[FLOW_TO_SERVER], p->seq + 1);
 	f->half[FLOW_TO_CLIENT].flags = 0; /* ISN unknown until the SYN-ACK */
 	flow_resolve(e, f, ts_us);
@@ -697,6 +719,72 @@ end_acceptable(const struct tcp_half *h, const struct pkt *p)
 	return p->seq + ((p->tcp_flags & PKT_TH_RST) ? 0 : p->payload_len) == h->next_seq;
 }
 
+/* Inline, raise a segment's TTL (IPv6 hop limit) to the highest its sender's
+ * segments came with. The gateway cannot know how many hops are left after
+ * it, so a segment sent to expire between the gateway and the receiver
+ * (inspected here, never read there) would let an attacker show the
+ * gateway bytes or an end the receiver never sees; raised, it arrives as
+ * every other segment of its sender does. This is Snort's normalizer
+ * (min_ttl/new_ttl) choice rather than refusing such segments: a path
+ * that legitimately changes mid-session loses nothing. Offline the segment
+ * is inspected as the inline gateway would forward it. */
+static void
+ttl_normalize(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p)
+{
+	uintptr_t base = (uintptr_t)e->wframe, l3 = (uintptr_t)p->l3;
+	uint8_t want = f->ttl[dir], *ip;
+
+	if (p->ttl >= want) {
+		f->ttl[dir] = p->ttl;
+		return;
+	}
+	e->st.ttl_raised++;
+	if (e->wframe == NULL || p->l3 == NULL || l3 < base || l3 - base + 20 > e->framelen)
+		return; /* offline, or not our bytes to change */
+	ip = e->wframe + (l3 - base);
+	if (p->af == 4) {
+		size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+
+		if (hl < 20 || l3 - base + hl > e->framelen)
+			return;
+		ip[8] = want;
+		put16(ip + 10, 0);
+		put16(ip + 10, csum_fold(csum_add(0, ip, hl)));
+	} else {
+		ip[7] = want;
+	}
+	e->rewritten = 1;
+}
+
+/* Would the receiver of this segment drop it before reading anything of
+ * it (RFC 793/5961, Linux tcp_rcv_established)? A non-SYN segment without
+ * ACK (RSTs aside), one acknowledging bytes the receiver never sent, one
+ * carrying a TCP-MD5/AO option the receiver holds no key for, or lacking
+ * it where the receiver does. Such segments must not change what the
+ * gateway believes the receiver read; inline they are dropped too, so the
+ * receiver cannot get them whatever its stack would have done. Returns
+ * the reason, or NULL when the segment is acceptable. */
+static const char *
+receiver_drops(const struct flow *f, int dir, const struct pkt *p)
+{
+	const struct tcp_half *back = &f->half[!dir]; /* the receiver's own sending */
+	int rcv_auth = (f->flags & (dir == FLOW_TO_SERVER ? FLOW_F_AUTH_S : FLOW_F_AUTH_C)) != 0;
+	int rcv_fin = (f->ended & (dir == FLOW_TO_SERVER ? 2 : 1)) != 0;
+
+	if ((p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO)) && !rcv_auth)
+		return "authentication option the receiver has no key for";
+	if (rcv_auth && !(p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO)))
+		return "no authentication option where the receiver expects one";
+	if (p->tcp_flags & PKT_TH_RST)
+		return NULL; /* judged by its sequence number alone (end_acceptable) */
+	if (!(p->tcp_flags & PKT_TH_ACK))
+		return "no ACK flag";
+	if ((back->flags & TCP_HALF_ISN) &&
+	    tcp_seq_lt(back->next_seq + (rcv_fin ? 1u : 0u), p->ack))
+		return "acknowledges bytes the receiver never sent";
+	return NULL;
+}
+
 /* Push a segment's payload, leaving out an urgent byte the way a receiving
  * MTA (no SO_OOBINLINE) does: the byte before the urgent pointer is read
  * apart from the stream. Returns TCP_R_* bits. */
@@ -788,11 +876,14 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 	struct gw_deliver d = { f, dir, &out };
 
 	out_start(e, &out);
+	ttl_normalize(e, f, dir, p);
 	if (p->tcp_flags & PKT_TH_SYN) {
 		if (dir == FLOW_TO_CLIENT) {
 			tcp_half_init(h, p->seq + 1);
 			if (pkt_tcp_csum_ok(p) == 0)
 				f->flags |= FLOW_F_NOCSUM_S;
+			if (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO))
+				f->flags |= FLOW_F_AUTH_S;
 		}
 		return GW_V_ACCEPT;
 	}
@@ -800,6 +891,10 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		/* The receiver drops it: so do we, from what we inspect. */
 		e->st.bad_checksum++;
 		return GW_V_ACCEPT;
+	}
+	if (receiver_drops(f, dir, p) != NULL) {
+		e->st.insert_dropped++;
+		return GW_V_DROP;
 	}
 	if (p->payload_len > 0) {
 		if (!(h->flags & TCP_HALF_ISN))
@@ -831,8 +926,10 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 			e->st.bad_rst++;
 		} else {
 			f->ended |= (uint8_t)(dir == FLOW_TO_SERVER ? 1 : 2);
-			if (p->tcp_flags & PKT_TH_RST)
+			if (p->tcp_flags & PKT_TH_RST) {
 				f->ended = 3;
+				f->flags |= FLOW_F_RESET;
+			}
 			if (!smtp_decided(&f->smtp))
 				smtp_end(&f->smtp, (p->tcp_flags & PKT_TH_RST) != 0, &out);
 		}
@@ -928,6 +1025,14 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	if (p->sport == 53 && e->conf.learn_dns && p->payload_len > 2)
 		learn_dns_tcp(e, p, ts_us);
 	f = flow_lookup(e->ft, p, &dir);
+	if (f != NULL && (f->flags & FLOW_F_RESET) && dir == FLOW_TO_SERVER &&
+	    (p->tcp_flags & (PKT_TH_SYN | PKT_TH_ACK | PKT_TH_RST)) == PKT_TH_SYN &&
+	    f->state != FLOW_ST_BLOCKED) {
+		/* A reset connection kept for its stragglers: a new SYN on its
+		 * 4-tuple opens a new one. */
+		flow_finish(e, f, FLOW_REMOVE_ENDED, ts_us);
+		f = NULL;
+	}
 	if (f == NULL) {
 		if (!port_inspected(e, p->dport) && !port_inspected(e, p->sport)) {
 			e->st.not_monitored++;
@@ -973,8 +1078,16 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	}
 	/* A connection that is over leaves the table (its summary is written).
 	 * Inspected flows judged the RST/FIN above; a decided one ends at any
-	 * RST, as it is only remembered to be passed cheaply. */
-	if (f->ended == 3 || ((p->tcp_flags & PKT_TH_RST) && f->state != FLOW_ST_SYN &&
+	 * RST, as it is only remembered to be passed cheaply. An undecided flow
+	 * reset at the right sequence number stays (until idle expiry, or a new
+	 * SYN): the RST may still be lost after the gateway, and whatever its
+	 * ends send next must be inspected, not picked up midstream and passed.
+	 * A blocked flow stays too: a forged RST must not turn its drops into
+	 * a midstream pass. */
+	if (f->state == FLOW_ST_BLOCKED || ((f->flags & FLOW_F_RESET) &&
+	    (f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT))) {
+		/* kept */
+	} else if (f->ended == 3 || ((p->tcp_flags & PKT_TH_RST) && f->state != FLOW_ST_SYN &&
 	    f->state != FLOW_ST_INSPECT)) {
 		if (v != GW_V_BLOCK)
 			flow_finish(e, f, FLOW_REMOVE_ENDED, ts_us);

@@ -278,6 +278,8 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 	a->bad_checksum += b->bad_checksum;
 	a->bad_rst += b->bad_rst;
 	a->urgent += b->urgent;
+	a->insert_dropped += b->insert_dropped;
+	a->ttl_raised += b->ttl_raised;
 	a->rewritten += b->rewritten;
 	a->hist_reclaimed += b->hist_reclaimed;
 	a->evicted_inspecting += b->evicted_inspecting;

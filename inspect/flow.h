@@ -58,6 +58,9 @@ struct flow {
 	uint8_t  mode;           /* policy mode in force (owner's enum) */
 	uint8_t  ended;          /* FIN/RST seen from: bit 0 client, bit 1 server */
 	uint8_t  flags;          /* FLOW_F_* */
+	uint8_t  ttl[2];         /* highest IP TTL / hop limit seen per direction (FLOW_TO_*):
+	                            inline, lower ones are raised to it so what is inspected
+	                            reaches the receiver */
 	struct smtp smtp;        /* the SMTP dialogue */
 };
 
@@ -67,6 +70,10 @@ struct flow {
 #define FLOW_F_NOCSUM_C 0x04 /* the client's SYN had a wrong checksum: captured on a host that
                                 offloads them, so the client's checksums cannot be trusted */
 #define FLOW_F_NOCSUM_S 0x08 /* the same for the server's SYN-ACK */
+#define FLOW_F_AUTH_C   0x10 /* the client's SYN carried TCP-MD5/AO: the client holds a key */
+#define FLOW_F_AUTH_S   0x20 /* the server's SYN-ACK did: the server holds a key */
+#define FLOW_F_RESET    0x40 /* an acceptable RST was seen before the decision: kept (not
+                                removed) in case it never reached the other end */
 
 struct flow_table;
 

@@ -87,6 +87,37 @@ pkt_need(size_t end, size_t wire, size_t have)
 	return PKT_OK;
 }
 
+/* The authentication options (PKT_OPT_*) among n option bytes at o. */
+static uint8_t
+pkt_tcp_auth_opts(const uint8_t *o, size_t n)
+{
+	uint8_t found = 0;
+	size_t i = 0;
+	int md5_seen = 0;
+
+	while (i < n) {
+		uint8_t kind = o[i], len;
+
+		if (kind == 0)            /* end of options */
+			break;
+		if (kind == 1) {          /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || (len = o[i + 1]) < 2 || len > n - i)
+			break;            /* malformed: Linux stops parsing here too */
+		if (kind == 19) {         /* Linux looks at the first MD5 option only */
+			if (len == 18 && !md5_seen)
+				found |= PKT_OPT_MD5;
+			md5_seen = 1;
+		} else if (kind == 29) {
+			found |= PKT_OPT_AO;
+		}
+		i += len;
+	}
+	return found;
+}
+
 /* Decode the TCP header at l4: present bytes captured, wire bytes claimed. */
 static int
 pkt_decode_tcp(struct pkt *p, const uint8_t *l4, size_t present, size_t wire)
@@ -110,6 +141,7 @@ pkt_decode_tcp(struct pkt *p, const uint8_t *l4, size_t present, size_t wire)
 	p->tcp_flags = l4[13];
 	p->win = pkt_be16(l4 + 14);
 	p->urg = pkt_be16(l4 + 18);
+	p->tcp_opts = pkt_tcp_auth_opts(l4 + PKT_TCP_HDR, doff - PKT_TCP_HDR);
 	p->payload = l4 + doff;
 	p->payload_len = (uint32_t)(present - doff);
 	p->payload_wire_len = (uint32_t)(wire - doff);

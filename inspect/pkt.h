@@ -36,6 +36,15 @@
 #define PKT_TH_ACK 0x10
 #define PKT_TH_URG 0x20
 
+/* struct pkt.tcp_opts: TCP options a receiver without the matching key
+ * drops the segment for. MD5 is found as Linux's tcp_parse_md5sig_option()
+ * finds it (first option of kind 19 and length 18, parsing stopped by EOL
+ * or a malformed length), so a segment Linux takes as unsigned is not
+ * flagged; AO is any option of kind 29 (kernels differ: the caller treats
+ * it as dropped). */
+#define PKT_OPT_MD5 0x01 /* TCP-MD5 signature, RFC 2385 */
+#define PKT_OPT_AO  0x02 /* TCP-AO, RFC 5925 */
+
 enum pkt_status {
 	PKT_OK = 0,          /* a TCP segment: every field below is set */
 	PKT_NOT_TCP,         /* well-formed, but not TCP (or not IP): pass it */
@@ -55,7 +64,8 @@ struct pkt {
 	struct pkt_addr src, dst;   /* network layer addresses */
 	uint8_t  af;                /* 4 or 6 */
 	uint8_t  tcp_flags;         /* PKT_TH_* */
-	uint8_t  ttl;               /* IPv4 TTL / IPv6 hop limit, for answers we forge */
+	uint8_t  ttl;               /* IPv4 TTL / IPv6 hop limit (answers we forge; normalizing) */
+	uint8_t  tcp_opts;          /* PKT_OPT_*: authentication options the segment carries */
 	uint8_t  proto;             /* transport protocol number (6 for TCP) */
 	uint16_t sport, dport;      /* host order (TCP or UDP) */
 	uint16_t win;               /* TCP window, host order */

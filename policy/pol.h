@@ -8,6 +8,11 @@
  *
  * Precedence (DESIGN.md "Policy"), most specific first: config rule for the
  * server address (CIDR) -> domain policy -> learned pin -> policy.default.
+ * What the operator wrote for every server (an address rule, else the
+ * default) is the floor: a policy reached through a learned fact (a pin, a
+ * host name from DNS or the greeting, a recipient domain, shared or
+ * discovered facts) is taken only when pol_cmp() says it is not weaker, so
+ * learning can raise an expectation and never lower one.
  */
 #ifndef POLICY_POL_H
 #define POLICY_POL_H

@@ -16,6 +16,19 @@ pol_expects_tls(const struct pol_match *m)
 	return m->mode == POL_MODE_ENFORCE || m->mode == POL_MODE_TESTING;
 }
 
+/* Strength rank of a match: expecting TLS first, then the mode. */
+static int
+pol_rank(const struct pol_match *m)
+{
+	return pol_expects_tls(m) * 4 + (int)m->mode;
+}
+
+int
+pol_cmp(const struct pol_match *a, const struct pol_match *b)
+{
+	return pol_rank(a) - pol_rank(b);
+}
+
 const char *
 pol_mode_name(enum pol_mode m)
 {

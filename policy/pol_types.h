@@ -46,6 +46,13 @@ struct pol_match {
  * source, or a default mode of enforce.) */
 int pol_expects_tls(const struct pol_match *m);
 
+/* Compare the strength of two matches: < 0 when a is weaker than b, 0 when
+ * equal, > 0 when stronger. Expecting TLS is stronger than not, then
+ * enforce > testing > none. A fact learned at run time (pin, DNS name,
+ * greeting name, recipient domain, shared or discovered policy) replaces
+ * the flow's policy only when pol_cmp(learned, current) >= 0. */
+int pol_cmp(const struct pol_match *a, const struct pol_match *b);
+
 const char *pol_mode_name(enum pol_mode m);
 const char *pol_source_name(enum pol_source s);
 /* "enforce" / "testing" / "none" -> mode; -1 when unknown. */

@@ -528,6 +528,8 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	jb_printf(&b, ",\"bad_checksum\":%llu,\"bad_rst\":%llu,\"urgent\":%llu,\"rewritten\":%llu",
 	    (unsigned long long)st->bad_checksum, (unsigned long long)st->bad_rst,
 	    (unsigned long long)st->urgent, (unsigned long long)st->rewritten);
+	jb_printf(&b, ",\"insert_dropped\":%llu,\"ttl_raised\":%llu",
+	    (unsigned long long)st->insert_dropped, (unsigned long long)st->ttl_raised);
 	jb_printf(&b, ",\"dns_answers\":%llu,\"pins_learned\":%llu,\"policy\":{",
 	    (unsigned long long)st->dns_answers, (unsigned long long)st->pins_learned);
 	for (i = 0; i < 5; i++)

@@ -46,6 +46,9 @@ struct gw_stats {
 	uint64_t bad_checksum;            /* segments of inspected flows ignored: wrong TCP checksum */
 	uint64_t bad_rst;                 /* RST/FIN ignored: not at the expected sequence (RFC 5961) */
 	uint64_t urgent;                  /* urgent bytes removed from inspected streams */
+	uint64_t insert_dropped;          /* segments the receiver would drop (no ACK, ACK of unsent
+	                                     bytes, TCP-MD5/AO without a key): not inspected, dropped */
+	uint64_t ttl_raised;              /* segments whose TTL was below their sender's: raised inline */
 	uint64_t rewritten;               /* inline: segments forwarded with their first copy's bytes */
 	uint64_t hist_reclaimed;          /* history chunks taken back from idle directions (pool dry) */
 	uint64_t evicted_inspecting;      /* flows evicted mid-inspection (table full of them) */

@@ -278,6 +278,46 @@ test_expects_tls(void **state)
 	}
 }
 
+/* Learned facts may only raise: pol_cmp orders expecting TLS first, then
+ * the mode. The first row of each pair must never replace the second. */
+static void
+test_cmp(void **state)
+{
+	static const struct {
+		enum pol_mode am; enum pol_source as;   /* learned */
+		enum pol_mode bm; enum pol_source bs;   /* current */
+		int sign;                               /* of pol_cmp(a, b) */
+	} t[] = {
+		{ POL_MODE_TESTING, POL_SRC_PIN, POL_MODE_ENFORCE, POL_SRC_DEFAULT, -1 },
+		{ POL_MODE_TESTING, POL_SRC_MTA_STS, POL_MODE_ENFORCE, POL_SRC_DEFAULT, -1 },
+		{ POL_MODE_NONE, POL_SRC_CONFIG, POL_MODE_TESTING, POL_SRC_DEFAULT, -1 },
+		{ POL_MODE_NONE, POL_SRC_PIN, POL_MODE_TESTING, POL_SRC_DEFAULT, -1 },
+		{ POL_MODE_TESTING, POL_SRC_EFF, POL_MODE_ENFORCE, POL_SRC_PIN, -1 },
+		{ POL_MODE_TESTING, POL_SRC_PIN, POL_MODE_TESTING, POL_SRC_DEFAULT, 1 },
+		{ POL_MODE_ENFORCE, POL_SRC_PIN, POL_MODE_TESTING, POL_SRC_MTA_STS, 1 },
+		{ POL_MODE_ENFORCE, POL_SRC_EFF, POL_MODE_ENFORCE, POL_SRC_DEFAULT, 0 },
+		{ POL_MODE_TESTING, POL_SRC_EFF, POL_MODE_TESTING, POL_SRC_PIN, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(t); i++) {
+		struct pol_match a, b;
+		int c;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.mode = t[i].am;
+		a.source = t[i].as;
+		b.mode = t[i].bm;
+		b.source = t[i].bs;
+		c = pol_cmp(&a, &b);
+		if ((c > 0) - (c < 0) != t[i].sign || (pol_cmp(&b, &a) > 0) - (pol_cmp(&b, &a) < 0) != -t[i].sign)
+			fail_msg("row %zu: %s/%s vs %s/%s gave %d, want sign %d", i,
+			    pol_mode_name(a.mode), pol_source_name(a.source),
+			    pol_mode_name(b.mode), pol_source_name(b.source), c, t[i].sign);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -324,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_bad_cidr),
 		cmocka_unit_test(test_many_rules),
 		cmocka_unit_test(test_expects_tls),
+		cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_names),
 	};
 
