@@ -47,13 +47,22 @@ word_is(const char *w, size_t n, const char *lit)
 	return i == n && lit[i] == '\0';
 }
 
-/* Length of the word at w (up to a space or the end of n bytes). */
+/* Is c SMTP whitespace as servers split commands on it? Postfix's smtpd
+ * tokenizes with isspace(): space, tab, VT, FF and a CR inside the line
+ * (MAIL\vFROM: and MAIL\rFROM: are accepted with 250). */
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Length of the word at w (up to SMTP whitespace or the end of n bytes). */
 static size_t
 word_len(const char *w, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && w[i] != ' ' && w[i] != '\t'; i++)
+	for (i = 0; i < n && !is_ws((unsigned char)w[i]); i++)
 		;
 	return i;
 }
@@ -76,6 +85,14 @@ is_mask8(const char *w)
 			mask = 0;
 	}
 	return same || mask;
+}
+
+/* Does a capability keyword end at c? Postfix's client splits an EHLO
+ * line on space, tab and '=' ("250-AUTH=LOGIN", "250-STARTTLS=x"). */
+static int
+is_kw_end(int c)
+{
+	return is_ws(c) || c == '=';
 }
 
 /* Is an 8-byte word a rewritten STARTTLS (XXXXXXXX, XXXXXXXA, STARTTLZ)? */
@@ -294,6 +311,21 @@ line_content(const struct smtp_scan *sc)
 	return sc->line_len - ((sc->mode & SMTP_SCAN_CR) ? 1 : 0);
 }
 
+/* An AUTH command in head: PLAIN or LOGIN (after any whitespace) sends
+ * credentials in the clear. */
+static void
+auth_mech(struct smtp *s, struct smtp_out *out, const char *h, size_t hl)
+{
+	size_t i = 4, ml;
+
+	while (i < hl && is_ws((unsigned char)h[i]))
+		i++;
+	ml = word_len(h + i, hl - i);
+	if (ml == 5 && (word_is(h + i, 5, "plain") || word_is(h + i, 5, "login")))
+		raise_quoted(s, out, SIG_PLAINTEXT_AUTH, "AUTH ", h + i, ml,
+		    " credentials sent before TLS");
+}
+
 /* The client line in head is complete (or, early, its verb is). */
 static void
 client_line(struct smtp *s, struct smtp_out *out, int early)
@@ -301,7 +333,8 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	struct smtp_scan *sc = &s->dir[SMTP_DIR_CLIENT];
 	const char *h = sc->u.head;
 	size_t hl = sc->head_len, vl = word_len(h, hl);
-	size_t full = (vl == hl) ? line_content(sc) : vl; /* the verb may run past head */
+	/* the verb may run past head: then it is the rest of the line */
+	size_t full = (vl == hl) ? line_content(sc) - s->lead[SMTP_DIR_CLIENT] : vl;
 	enum smtp_cmd k = SMTP_CMD_OTHER;
 
 	/* Lines injected after STARTTLS are queued, not acted on: they are the
@@ -309,12 +342,8 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	if (s->phase != SMTP_PH_GREETING && s->phase != SMTP_PH_CMD) {
 		if (early)
 			return;
-		if (full == 4 && word_is(h, 4, "auth") && hl > 5) {
-			size_t ml = word_len(h + 5, hl - 5);
-			if ((ml == 5 && word_is(h + 5, 5, "plain")) || (ml == 5 && word_is(h + 5, 5, "login")))
-				raise_quoted(s, out, SIG_PLAINTEXT_AUTH, "AUTH ", h + 5, ml,
-				    " credentials sent before TLS");
-		}
+		if (full == 4 && word_is(h, 4, "auth"))
+			auth_mech(s, out, h, hl);
 		if (!pend_push(s, k))
 			decide(s, out, SMTP_PH_LOST);
 		return;
@@ -361,12 +390,8 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	} else if (full == 4 && word_is(h, 4, "helo")) {
 		k = SMTP_CMD_HELO;
 	} else if (full == 4 && word_is(h, 4, "auth")) {
-		const char *m = h + 5;
-		size_t ml = hl > 5 ? word_len(m, hl - 5) : 0;
 		k = SMTP_CMD_AUTH;
-		if ((ml == 5 && word_is(m, 5, "plain")) || (ml == 5 && word_is(m, 5, "login")))
-			raise_quoted(s, out, SIG_PLAINTEXT_AUTH, "AUTH ", m, ml,
-			    " credentials sent before TLS");
+		auth_mech(s, out, h, hl);
 	}
 	if (k == SMTP_CMD_EHLO || k == SMTP_CMD_HELO)
 		s->flags |= SMTP_F_GOT_HELO;
@@ -382,14 +407,18 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	}
 }
 
-/* Is the greeting text masked with '*' (Cisco PIX/ASA "SMTP fixup")? At
- * least half of the text after the code, counted over the whole line. */
-static int
-banner_masked(const struct smtp *s, size_t line)
-{
-	size_t text = line > 4 ? line - 4 : 0;
+/* Is the greeting masked (Cisco PIX/ASA "SMTP fixup" / mask-banner)? The
+ * fixup turns every character of the banner except '2' and '0' into '*':
+ * so the text of every reply line of the greeting holds nothing but '*',
+ * '2', '0' (and blanks), with at least SMTP_MASK_MIN_STARS stars. A clean
+ * server whose greeting is decorated with rows of '*' has text elsewhere
+ * and is not taken for one. */
+#define SMTP_MASK_MIN_STARS 4
 
-	return text >= 4 && 2 * (size_t)s->banner_stars >= text;
+static int
+banner_masked(const struct smtp *s)
+{
+	return !(s->flags & SMTP_F_UNMASKED) && s->banner_stars >= SMTP_MASK_MIN_STARS;
 }
 
 /* Count a masked keyword of the EHLO reply; remember the first. */
@@ -426,8 +455,10 @@ static void
 ehlo_capability(struct smtp *s, struct smtp_out *out, const char *kw, size_t hl_rest,
     size_t line_rest)
 {
-	size_t kl = word_len(kw, hl_rest);
+	size_t kl = 0;
 
+	while (kl < hl_rest && !is_kw_end((unsigned char)kw[kl]))
+		kl++;
 	if (kl == hl_rest)
 		kl = line_rest; /* the keyword may run past head: its length is the rest of the line */
 	if (kl == SMTP_STARTTLS_LEN && word_is(kw, kl, "starttls")) {
@@ -524,7 +555,12 @@ reply_done(struct smtp *s, struct smtp_out *out, int code, const char *h, size_t
 	}
 }
 
-/* The server line in head is complete. */
+/* The server line in head is complete. A reply line is what Postfix's
+ * client takes for one (smtp_chat.c): three digits, then '-' (more lines
+ * follow), or a space or the end of the line -- a NUL ends it too, as in a
+ * C string ("220\0..."). Anything else is garbage that Postfix skips (it
+ * acts as a continuation): so do we, in the greeting too, never giving up
+ * on it, since the client goes on and may deliver in plaintext. */
 static void
 server_line(struct smtp *s, struct smtp_out *out)
 {
@@ -532,14 +568,17 @@ server_line(struct smtp *s, struct smtp_out *out)
 	const char *h = sc->u.head;
 	size_t hl = sc->head_len;
 	int first = !(sc->mode & SMTP_SCAN_CONT), last, code;
+	int unmask = (sc->mode & SMTP_SCAN_UNMASK) != 0;
+	uint16_t stars = s->line_stars;
 
-	if (hl < 3 || h[0] < '1' || h[0] > '5' || h[1] < '0' || h[1] > '9' ||
-	    h[2] < '0' || h[2] > '9' || (hl > 3 && h[3] != '-' && h[3] != ' ')) {
-		/* Not SMTP at all (another service on the port): nothing to
-		 * protect, so pass it uninspected without an alert. */
-		if (s->phase == SMTP_PH_GREETING)
-			decide(s, out, SMTP_PH_LOST);
-		return; /* garbage inside a session: ignore the line */
+	sc->mode &= (uint8_t)~SMTP_SCAN_UNMASK;
+	s->line_stars = 0;
+	if (hl < 3 || h[0] < '0' || h[0] > '9' || h[1] < '0' || h[1] > '9' ||
+	    h[2] < '0' || h[2] > '9' || (hl > 3 && h[3] >= '0' && h[3] <= '9') ||
+	    (hl > 3 && h[3] != '-' && h[3] != ' ' && h[3] != '\0')) {
+		if (s->phase == SMTP_PH_GREETING && !(s->flags & SMTP_F_GOT_BANNER))
+			s->banner_len = 0; /* not the banner: forget its bytes */
+		return;
 	}
 	code = (h[0] - '0') * 100 + (h[1] - '0') * 10 + (h[2] - '0');
 	last = hl <= 3 || h[3] != '-';
@@ -549,22 +588,24 @@ server_line(struct smtp *s, struct smtp_out *out)
 		sc->mode |= SMTP_SCAN_CONT;
 
 	if (s->phase == SMTP_PH_GREETING) {
-		if (first) {
-			s->flags |= SMTP_F_GOT_BANNER;
-			if (code == 220 && banner_masked(s, line_content(sc))) {
+		s->flags |= SMTP_F_GOT_BANNER;
+		if (unmask)
+			s->flags |= SMTP_F_UNMASKED;
+		s->banner_stars = (uint16_t)(s->banner_stars + stars < UINT16_MAX ?
+		    s->banner_stars + stars : UINT16_MAX);
+		if (last) {
+			if (code == 220 && banner_masked(s)) {
 				raise_quoted(s, out, SIG_STARTTLS_STRIPPED, "greeting ", s->banner,
 				    s->banner_len, " is masked (Cisco PIX/ASA style)");
 				s->flags |= SMTP_F_REPORTED;
 			}
-		}
-		if (last) {
 			s->phase = SMTP_PH_CMD;
 			s->ehlo_masks = 0; /* banner_stars is done with */
 		}
 		return;
 	}
 	if (!first && code / 100 == 2 && pend_peek(s) == SMTP_CMD_EHLO && hl > 4)
-		ehlo_capability(s, out, h + 4, hl - 4, line_content(sc) - 4);
+		ehlo_capability(s, out, h + 4, hl - 4, line_content(sc) - s->lead[SMTP_DIR_SERVER] - 4);
 	if (last)
 		reply_done(s, out, code, h, hl);
 }
@@ -574,19 +615,29 @@ static void
 capture(struct smtp *s, int dir, const uint8_t *p, size_t n, size_t pos)
 {
 	if (dir == SMTP_DIR_SERVER) {
-		if (s->phase != SMTP_PH_GREETING || (s->flags & SMTP_F_GOT_BANNER))
+		struct smtp_scan *sc = &s->dir[SMTP_DIR_SERVER];
+
+		if (s->phase != SMTP_PH_GREETING)
 			return;
 		for (size_t i = 0; i < n; i++, pos++) {
-			if (pos < 4 || p[i] == '\r')
+			uint8_t c = p[i];
+
+			if (pos < 4 || c == '\r')
 				continue;
-			if (p[i] == '*' && s->banner_stars < UINT16_MAX)
-				s->banner_stars++;
-			if (s->banner_len < SMTP_BANNER_MAX)
-				s->banner[s->banner_len++] = (char)p[i];
+			if (c == '*') {
+				if (s->line_stars < UINT8_MAX)
+					s->line_stars++;
+			} else if (c != '2' && c != '0' && c != ' ' && c != '\t') {
+				sc->mode |= SMTP_SCAN_UNMASK;
+			}
+			if (!(s->flags & SMTP_F_GOT_BANNER) && s->banner_len < SMTP_BANNER_MAX)
+				s->banner[s->banner_len++] = (char)c;
 		}
 	} else if (s->flags & SMTP_F_HELO_ARG) {
+		size_t from = 5u + s->lead[SMTP_DIR_CLIENT];
+
 		for (size_t i = 0; i < n && s->helo_len < SMTP_HELO_MAX; i++, pos++)
-			if (pos >= 5 && p[i] != '\r')
+			if (pos >= from && p[i] != '\r')
 				s->helo[s->helo_len++] = (char)p[i];
 	} else if ((s->flags & (SMTP_F_DEFER | SMTP_F_MAIL | SMTP_F_RCPT)) ==
 	    (SMTP_F_DEFER | SMTP_F_MAIL) && pos + n > 5 &&
@@ -617,12 +668,25 @@ push_lines(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out 
 			    "client sent cleartext after STARTTLS, before the server's reply" :
 			    "server sent cleartext after its 220 to STARTTLS, before the ClientHello");
 
-		for (size_t j = 0; j < seg && sc->head_len < SMTP_HEAD_MAX; j++)
-			if (p[i + j] != '\r')
-				sc->u.head[sc->head_len++] = (char)p[i + j];
-		if (dir == SMTP_DIR_CLIENT && pos < 5 && pos + seg >= 5 && sc->head_len >= 5 &&
-		    (word_is(sc->u.head, 5, "ehlo ") || word_is(sc->u.head, 5, "helo ")) &&
-		    !(s->flags & SMTP_F_GOT_HELO))
+		size_t had = sc->head_len;
+		for (size_t j = 0; j < seg && sc->head_len < SMTP_HEAD_MAX; j++) {
+			uint8_t c = p[i + j];
+
+			/* Leading whitespace before a verb, and blanks (or '=')
+			 * between a reply code and a keyword, are skipped the
+			 * way the MTAs skip them: " MAIL FROM:", "250- STARTTLS". */
+			if ((dir == SMTP_DIR_CLIENT && sc->head_len == 0 && is_ws(c)) ||
+			    (dir == SMTP_DIR_SERVER && sc->head_len == 4 &&
+			    (c == ' ' || c == '\t' || c == '='))) {
+				if (s->lead[dir] < UINT8_MAX)
+					s->lead[dir]++;
+				continue;
+			}
+			sc->u.head[sc->head_len++] = (char)c;
+		}
+		if (dir == SMTP_DIR_CLIENT && had < 5 && sc->head_len >= 5 &&
+		    (word_is(sc->u.head, 4, "ehlo") || word_is(sc->u.head, 4, "helo")) &&
+		    is_ws((unsigned char)sc->u.head[4]) && !(s->flags & SMTP_F_GOT_HELO))
 			s->flags |= SMTP_F_HELO_ARG;
 		capture(s, dir, p + i, seg, pos);
 		sc->line_len = (uint16_t)(pos + seg > SMTP_LINE_MAX + 1 ? SMTP_LINE_MAX + 1 : pos + seg);
@@ -649,6 +713,10 @@ push_lines(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out 
 		if (!lf)
 			return n;
 		i += seg + 1;
+		/* A CR before the LF ends the line; one inside it is whitespace. */
+		if ((sc->mode & SMTP_SCAN_CR) && sc->head_len > 0 &&
+		    (size_t)s->lead[dir] + sc->head_len == sc->line_len)
+			sc->head_len--;
 		if (dir == SMTP_DIR_CLIENT) {
 			client_line(s, out, 0);
 			s->flags &= (uint16_t)~SMTP_F_HELO_ARG;
@@ -656,6 +724,7 @@ push_lines(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out 
 			server_line(s, out);
 		}
 		sc->line_len = 0;
+		s->lead[dir] = 0;
 		sc->head_len = 0;
 		sc->mode &= (uint8_t)~(SMTP_SCAN_EARLY | SMTP_SCAN_CR);
 	}
@@ -739,6 +808,7 @@ push_tls(struct smtp *s, int dir, const uint8_t *p, size_t n, struct smtp_out *o
 		if ((ev & TLS_EV_HANDSHAKE) && s->phase == SMTP_PH_TLS_CH) {
 			s->phase = SMTP_PH_TLS_SH;
 			s->dir[SMTP_DIR_SERVER].line_len = 0;
+			s->lead[SMTP_DIR_SERVER] = 0;
 			s->dir[SMTP_DIR_SERVER].head_len = 0;
 			start_tls(s, SMTP_DIR_SERVER);
 		}

@@ -73,6 +73,7 @@ enum smtp_phase {
 #define SMTP_F_RDOT       0x2000 /* a '.' of that domain waits: hashed only if more follows */
 #define SMTP_F_OWED       0x4000 /* decided plaintext at RCPT: the caller raises the finding
                                     (smtp_plain_findings) once it knows the domain's policy */
+#define SMTP_F_UNMASKED   0x8000 /* a greeting line's text has a byte a PIX mask never leaves */
 
 /* struct smtp.ehlo_masks: keywords offered in clear that tell what a mask
  * may hide (BINARYMIME needs CHUNKING, RFC 3030 section 3); how many
@@ -94,6 +95,8 @@ enum smtp_phase {
 #define SMTP_SCAN_CONT  0x02 /* server: the previous reply line was a continuation ("250-") */
 #define SMTP_SCAN_EARLY 0x04 /* client: the current line's verb was acted on already */
 #define SMTP_SCAN_CR    0x08 /* the current line's last byte so far is a CR */
+#define SMTP_SCAN_UNMASK 0x10 /* server, greeting: the current line's text has a byte a
+                                 PIX/ASA mask never leaves ('*', '2', '0', blanks aside) */
 
 /* One direction's line scanner; the same bytes serve the TLS scanner once
  * that direction has switched to TLS. */
@@ -114,11 +117,18 @@ struct smtp {
 	uint16_t raised;              /* bit per enum sig already raised: one of each per flow */
 	uint8_t  banner_len, helo_len;
 	union {
-		uint16_t banner_stars;    /* greeting: '*' bytes in its whole first line (PIX masking) */
+		uint16_t banner_stars;    /* greeting: '*' bytes in the text of its reply lines (PIX) */
 		uint16_t ehlo_masks;      /* after it: SMTP_EM_* of the EHLO reply being read (masked
 		                             8-character keywords: the flow has no room for more) */
 	};
 	uint16_t tls_version;         /* negotiated TLS version (ServerHello), 0 = not seen */
+	uint8_t  line_stars;          /* '*' bytes in the current greeting line's text (saturates:
+	                                 only "at least SMTP_MASK_MIN_STARS" matters) */
+	uint8_t  lead[2];             /* per direction, whitespace bytes of the current line not
+	                                 kept in head: before a command verb, or between a reply
+	                                 code and its keyword (saturates: it only matters for a
+	                                 word filling head, which is then too long to be one we
+	                                 know whatever the count) */
 	uint32_t pend;                /* pending command kinds, 4 bits each, oldest lowest */
 	uint64_t rcpt_hash;           /* smtp_name_hash of the first plaintext RCPT domain (SMTP_F_DEFER) */
 	struct smtp_scan dir[2];      /* SMTP_DIR_CLIENT, SMTP_DIR_SERVER */

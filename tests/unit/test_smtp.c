@@ -516,12 +516,83 @@ static const struct dialogue dialogues[] = {
 	  .steps = { BANNER, EHLO,
 		     { K_S, ok_long_srv, OKLONG_N, 0, 0 },
 		     SRV("250 STARTTLS\r\n"), STLS, READY, CH, SH, END } },
-	{ .name = "not_smtp_http", .phase = SMTP_PH_LOST,
+	/* Lines that are no reply are skipped, as Postfix's client skips them
+	 * (smtp_chat.c): no giving up, whatever the service on the port. */
+	{ .name = "not_smtp_http", .phase = SMTP_PH_PLAIN,
 	  .steps = { SRV("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
-		     CLI("EHLO client.example.org\r\n"), CLI("MAIL FROM:<a@example.org>\r\n"),
-		     END } },
-	{ .name = "not_smtp_ssh", .phase = SMTP_PH_LOST,
+		     CLI("EHLO client.example.org\r\n"),
+		     CLI_R("MAIL FROM:<a@example.org>\r\n", MISSING), END } },
+	{ .name = "not_smtp_ssh", .phase = PH_UNDECIDED,
 	  .steps = { SRV("SSH-2.0-OpenSSH_9.6\r\n"), CLI("SSH-2.0-OpenSSH_9.6\r\n"), END } },
+
+	/* ---- garbage in the greeting (issue 20, item 2) ---- */
+	{ .name = "garbage_line_before_greeting", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .banner = "mx.example.net ESMTP",
+	  .steps = { SRV("garbage\r\n"), SRV("220 mx.example.net ESMTP\r\n"), EHLO,
+		     SRV_R("250-mx.example.net\r\n250 8BITMIME\r\n", DOWNGRADE), MAIL, END } },
+	{ .name = "garbage_lines_same_segment_as_greeting", .phase = SMTP_PH_PLAIN,
+	  .banner = "mx.example.net ESMTP",
+	  .steps = { SRV("garbage\r\n2200 four digits\r\n22 two\r\n220x\r\n\r\n"
+			 "220 mx.example.net ESMTP\r\n"),
+		     EHLO, SRV_R("250-mx.example.net\r\n250 XXXXXXXX\r\n", STRIPPED), MAIL, END } },
+	{ .name = "greeting_code_then_nul", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .steps = { SRV("220\0mx.example.net\r\n"), EHLO,
+		     SRV_R("250-mx.example.net\r\n250 8BITMIME\r\n", DOWNGRADE), MAIL, END } },
+	{ .name = "greeting_code_only", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { SRV("220\r\n"), EHLO, EHLO_TLS, STLS, READY, CH, SH, END } },
+	{ .name = "garbage_inside_multiline_greeting", .phase = SMTP_PH_PLAIN,
+	  .flags = SMTP_F_EXPECT,
+	  .steps = { SRV("220-mx.example.net ESMTP\r\nthis is no reply line\r\n220 ready\r\n"),
+		     EHLO, SRV_R("250-mx.example.net\r\n250 8BITMIME\r\n", DOWNGRADE), MAIL, END } },
+	{ .name = "garbage_greeting_then_client_mail", .phase = SMTP_PH_PLAIN,
+	  .flags = SMTP_F_EXPECT,
+	  .steps = { SRV("garbage\r\n"), CLI("EHLO client.example.org\r\n"),
+		     CLI_R("MAIL FROM:<a@example.org>\r\n", DOWNGRADE), END } },
+
+	/* ---- verbs split the way MTAs split them (item 6) ---- */
+	{ .name = "mail_vt_separator", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS, CLI_R("MAIL\vFROM:<a@example.org>\r\n", DOWNGRADE),
+		     END } },
+	{ .name = "mail_ff_separator", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO, EHLO_NOTLS, CLI_R("MAIL\fFROM:<a@example.org>\r\n", MISSING),
+		     END } },
+	{ .name = "mail_cr_separator", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS, CLI_R("MAIL\rFROM:<a@example.org>\r\n", DOWNGRADE),
+		     END } },
+	{ .name = "mail_leading_space", .phase = SMTP_PH_PLAIN, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS, CLI_R(" MAIL FROM:<a@example.org>\r\n", DOWNGRADE),
+		     END } },
+	{ .name = "mail_leading_blanks_mixed", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO, EHLO_NOTLS,
+		     CLI_R(" \t\v\f\r MAIL \t FROM:<a@example.org>\r\n", MISSING), END } },
+	{ .name = "starttls_leading_space_and_tab", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, EHLO_TLS, CLI("\t STARTTLS\r\n"), READY, CH, SH, END } },
+	{ .name = "auth_plain_two_spaces", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO, SRV("250-mx.example.net\r\n250 AUTH PLAIN LOGIN\r\n"),
+		     CLI_R("AUTH  PLAIN AGFsaWNlAHNlY3JldA==\r\n", PLAUTH),
+		     SRV("235 2.7.0 ok\r\n"), MAIL_R(MISSING), END } },
+	{ .name = "ehlo_vt_helo_name", .phase = SMTP_PH_TLS, .helo = "client.example.org",
+	  .steps = { BANNER, CLI("EHLO\vclient.example.org\r\n"), EHLO_TLS, STLS, READY, CH, SH,
+		     END } },
+
+	/* ---- capabilities the way Postfix's client reads them (item 10) ---- */
+	{ .name = "capability_after_space", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, SRV("250-mx.example.net\r\n250- STARTTLS\r\n250 8BITMIME\r\n"),
+		     STLS, READY, CH, SH, END } },
+	{ .name = "capability_with_equals", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, SRV("250-mx.example.net\r\n250-STARTTLS=x\r\n250 8BITMIME\r\n"),
+		     STLS, READY, CH, SH, END } },
+	{ .name = "capability_last_line_blanks", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .steps = { BANNER, EHLO, SRV("250-mx.example.net\r\n250 \t STARTTLS\r\n"),
+		     STLS, READY, CH, SH, END } },
+	{ .name = "capability_garbled_after_space", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-  XXXXXXXX\r\n250 8BITMIME\r\n", STRIPPED),
+		     MAIL, END } },
+	{ .name = "capability_garbled_with_equals", .phase = SMTP_PH_PLAIN,
+	  .steps = { BANNER, EHLO,
+		     SRV_R("250-mx.example.net\r\n250-XXXXXXXX=1\r\n250 8BITMIME\r\n", STRIPPED),
+		     MAIL, END } },
 
 	/* ---- more edges of the contract ---- */
 	{ .name = "injected_auth_plain_after_starttls", .phase = SMTP_PH_TLS,
@@ -530,10 +601,30 @@ static const struct dialogue dialogues[] = {
 		     CLI_R("STARTTLS\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", INJECTION | PLAUTH),
 		     READY, CH, SH, END } },
 	{ .name = "pix_banner_masked_beyond_cut", .phase = SMTP_PH_PLAIN,
-	  /* 60 of the 81 characters after the code are '*' */
-	  .steps = { SRV_R("220 mx.example.net ESMTP "
-			   "************************************************************\r\n",
-			   STRIPPED),
+	  /* masked past the banner kept for events (SMTP_BANNER_MAX) */
+	  .steps = { SRV_R("220 ****************************************2****0****0*****"
+			   "*********************0****2**\r\n", STRIPPED),
+		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL, END } },
+	{ .name = "stars_with_text_not_masked", .phase = SMTP_PH_PLAIN,
+	  /* 60 of the 81 characters after the code are '*', but a mask leaves no letters */
+	  .steps = { SRV("220 mx.example.net ESMTP "
+			 "************************************************************\r\n"),
+		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL_R(MISSING), END } },
+	{ .name = "decorative_multiline_banner", .phase = SMTP_PH_TLS, .flags = SMTP_F_EXPECT,
+	  .banner = "********************************", /* SMTP_BANNER_MAX */
+	  .steps = { SRV("220-******************************************************\r\n"
+			 "220-*  Welcome to mx.example.net, unsolicited mail refused *\r\n"
+			 "220-******************************************************\r\n"
+			 "220 mx.example.net ESMTP Postfix\r\n"),
+		     EHLO, EHLO_TLS, STLS, READY, CH, SH, END } },
+	{ .name = "pix_multiline_masked", .phase = SMTP_PH_PLAIN,
+	  .steps = { SRV("220-****************2**0**********\r\n"),
+		     SRV_R("220 ******0*****2****\r\n", STRIPPED),
+		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL, END } },
+	{ .name = "pix_masked_garbage_line_skipped", .phase = SMTP_PH_PLAIN,
+	  /* a garbage line Postfix skips cannot unmask the greeting */
+	  .steps = { SRV_R("220-****************2**0**********\r\nnot a reply\r\n"
+			   "220 ******0*****2****\r\n", STRIPPED),
 		     EHLO, SRV("250-mx.example.net\r\n250 8BITMIME\r\n"), MAIL, END } },
 	{ .name = "banner_stars_only_at_start", .phase = SMTP_PH_PLAIN,
 	  /* 40 of the 91 characters after the code are '*': less than half */
