@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gateway/gw_engine.h"
+#include "gateway/gw_pins.h"
 #include "inspect/csum.h"
 #include "inspect/pkt.h"
 #include "inspect/wire.h"
@@ -23,18 +24,25 @@
 #define CISN 1000u
 #define SISN 5000u
 
-/* One IPv4/TCP datagram into b; returns its length. */
+/* What a test segment carries beyond its bytes. */
+struct segx {
+	uint8_t ttl;   /* IPv4 TTL, 0 = 64 */
+	int md5;       /* 1: a TCP-MD5 option (kind 19, length 18); 2: a malformed one
+	                  (length 10: Linux takes the segment as unsigned) */
+};
+
+/* One IPv4/TCP datagram of n payload bytes into b; returns its length. */
 static size_t
-segment(uint8_t *b, int to_server, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags,
-    const char *data)
+segment_x(uint8_t *b, int to_server, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags,
+    const void *data, size_t n, const struct segx *x)
 {
-	size_t n = strlen(data), len = 40 + n;
+	size_t thl = x && x->md5 ? 40 : 20, len = 20 + thl + n;
 	uint32_t sum;
 
-	memset(b, 0, 40);
+	memset(b, 0, 20 + thl);
 	b[0] = 0x45;
 	put16(b + 2, (unsigned)len);
-	b[8] = 64;
+	b[8] = x && x->ttl ? x->ttl : 64;
 	b[9] = 6;
 	put32(b + 12, to_server ? CLI : SRV);
 	put32(b + 16, to_server ? SRV : CLI);
@@ -43,13 +51,27 @@ segment(uint8_t *b, int to_server, uint16_t cport, uint32_t seq, uint32_t ack, u
 	put16(b + 22, to_server ? 25 : cport);
 	put32(b + 24, seq);
 	put32(b + 28, ack);
-	b[32] = 5 << 4;
+	b[32] = (uint8_t)((thl / 4) << 4);
 	b[33] = flags;
 	put16(b + 34, 65535);
-	memcpy(b + 40, data, n);
+	if (thl > 20) {
+		b[40] = 19;
+		b[41] = x->md5 == 1 ? 18 : 10;
+		memset(b + 42, 0xa5, x->md5 == 1 ? 16 : 8);
+		/* the rest stays 0: end of options */
+	}
+	memcpy(b + 20 + thl, data, n);
 	sum = csum_add(0, b + 12, 8) + 6 + (uint32_t)(len - 20);
 	put16(b + 36, csum_fold(csum_add(sum, b + 20, len - 20)));
 	return len;
+}
+
+/* One plain IPv4/TCP datagram into b; returns its length. */
+static size_t
+segment(uint8_t *b, int to_server, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags,
+    const char *data)
+{
+	return segment_x(b, to_server, cport, seq, ack, flags, data, strlen(data), NULL);
 }
 
 /* One client connection of an engine. */
@@ -331,6 +353,205 @@ test_evicted_mid_inspection_alerts(void **state)
 	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 0);
 }
 
+
+/* ---- issue 20: what the receiver drops changes nothing ---- */
+
+/* Send a segment with extras; returns the verdict. */
+static enum gw_verdict
+send_x(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint32_t ack, uint8_t flags,
+    const void *data, size_t n, const struct segx *x, int *rw)
+{
+	struct pkt p;
+	size_t len = segment_x(b, to_server, r->cport, seq, ack, flags, data, n, x);
+
+	return gw_engine_packet_inline(r->e, b, len, 1000000, &p, rw);
+}
+
+/* Handshake only. */
+static void
+handshake(struct run *r)
+{
+	uint8_t b[100];
+	int rw;
+
+	assert_int_equal(send_at(r, b, 1, CISN, 0x02, "", &rw), GW_V_ACCEPT);
+	assert_int_equal(send_at(r, b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
+}
+
+#define STRIPPED_REPLY "250-mx.example.net\r\n250 XXXXXXXX\r\n"
+
+/* After a forged segment that was dropped, the real dialogue is followed
+ * as if it never came: the stripped reply of an enforced server blocks. */
+static void
+finish_stripped(struct run *r)
+{
+	uint8_t b[200];
+	int rw;
+
+	say(r, 0, "220 mx.example.net ESMTP\r\n");
+	say(r, 1, "EHLO client.example.org\r\n");
+	assert_int_equal(send_at(r, b, 0, r->sseq, 0x18, STRIPPED_REPLY, &rw), GW_V_BLOCK);
+}
+
+/* A forged "greeting" without ACK, with an ACK of bytes the client never
+ * sent, with a TCP-MD5 option: the client drops each, so does the gateway
+ * (inline, on the wire too); a malformed MD5 option Linux ignores is read. */
+static void
+test_receiver_drops_not_inspected(void **state)
+{
+	static const char junk[] = "garbage\r\n";
+	struct segx md5 = { 0, 1 }, badmd5 = { 0, 2 };
+	struct gw_stats st;
+	struct run r;
+	uint8_t b[200];
+	int rw;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	handshake(&r);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, 0, 0x08, junk, 9, NULL, &rw), GW_V_DROP);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq + 5000, 0x18, junk, 9, NULL, &rw),
+	    GW_V_DROP);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x18, junk, 9, &md5, &rw), GW_V_DROP);
+	/* and a FIN without ACK ends nothing */
+	assert_int_equal(send_x(&r, b, 0, r.sseq, 0, 0x01, "", 0, NULL, &rw), GW_V_DROP);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.insert_dropped, 4);
+	finish_stripped(&r);
+	run_end(&r);
+
+	/* Linux reads a segment whose MD5 option has the wrong length as unsigned */
+	run_start(&r, POL_MODE_ENFORCE);
+	handshake(&r);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x18, "220 mx ESMTP\r\n", 14, &badmd5, &rw),
+	    GW_V_ACCEPT);
+	r.sseq += 14;
+	say(&r, 1, "EHLO client.example.org\r\n");
+	assert_int_equal(send_at(&r, b, 0, r.sseq, 0x18, STRIPPED_REPLY, &rw), GW_V_BLOCK);
+	run_end(&r);
+}
+
+/* A segment whose TTL is below its sender's (sent to expire after the
+ * gateway) is raised to it inline, IP checksum rewritten: the receiver
+ * gets what was inspected. */
+static void
+test_low_ttl_raised(void **state)
+{
+	struct segx low = { 2, 0 };
+	struct gw_stats st;
+	struct run r;
+	struct pkt p;
+	uint8_t b[200];
+	size_t n;
+	int rw = 0;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	handshake(&r);
+	n = segment_x(b, 0, r.cport, r.sseq, r.cseq, 0x18, "220 mx ESMTP\r\n", 14, &low);
+	assert_int_equal(gw_engine_packet_inline(r.e, b, n, 1000000, &p, &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 1);
+	assert_int_equal(b[8], 64);
+	assert_int_equal(csum_fold(csum_add(0, b, 20)), 0);
+	assert_forwarded(b, n, "220 mx ESMTP\r\n");
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.ttl_raised, 1);
+	run_end(&r);
+}
+
+/* A server RST at the expected sequence number that may never reach the
+ * client (low TTL, lost after the gateway) does not remove the flow: what
+ * follows is still inspected, never passed midstream; an RST with an
+ * MD5 option the client has no key for is dropped and ends nothing. */
+static void
+test_rst_keeps_inspecting(void **state)
+{
+	struct segx md5 = { 0, 1 }, low = { 3, 0 };
+	struct run r;
+	uint8_t b[200];
+	int rw;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	handshake(&r);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x14, "", 0, &md5, &rw), GW_V_DROP);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x14, "", 0, &low, &rw), GW_V_ACCEPT);
+	assert_int_equal(rw, 1); /* raised: it reaches the client after all */
+	finish_stripped(&r);
+	run_end(&r);
+
+	/* a new SYN on the 4-tuple of a reset flow opens a new, inspected one */
+	run_start(&r, POL_MODE_ENFORCE);
+	handshake(&r);
+	assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x14, "", 0, NULL, &rw), GW_V_ACCEPT);
+	r.cseq = CISN + 100001;
+	r.sseq = SISN + 100001;
+	assert_int_equal(send_at(&r, b, 1, CISN + 100000, 0x02, "", &rw), GW_V_ACCEPT);
+	assert_int_equal(send_at(&r, b, 0, SISN + 100000, 0x12, "", &rw), GW_V_ACCEPT);
+	finish_stripped(&r);
+	run_end(&r);
+}
+
+/* TLS records for a session the engine decides "tls". */
+#define T_CLIENT_HELLO "\x16\x03\x01\x00\x2d\x01\x00\x00\x29\x03\x03" \
+	"RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR\x00\x00\x02\x13\x01\x01\x00"
+#define T_SERVER_HELLO "\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x04" \
+	"SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS\x00\x13\x01\x00"
+
+/* One clean TLS session pins the server (pins in "testing"); under a
+ * default of "enforce" the next, stripped, session is still blocked: a
+ * learned pin raises an expectation, never lowers it. */
+static void
+test_pin_never_lowers(void **state)
+{
+	struct gw_engine_conf c;
+	struct gw_stats st;
+	struct gw_pins *pins;
+	struct run r, r2;
+	uint8_t b[200];
+	int rw;
+
+	(void)state;
+	for (int mode = 0; mode < 2; mode++) {
+		gw_engine_conf_default(&c);
+		c.pins_mode = POL_MODE_TESTING;
+		r.pol = pol_new();
+		assert_non_null(r.pol);
+		pol_set_default(r.pol, mode ? POL_MODE_ENFORCE : POL_MODE_TESTING, 0);
+		r.e = gw_engine_new(&c, r.pol, NULL, 1);
+		assert_non_null(r.e);
+		pins = gw_pins_new(16, NULL, 1);
+		assert_non_null(pins);
+		gw_engine_set_learned(r.e, NULL, pins);
+		r.cport = 40000;
+		r.cseq = CISN + 1;
+		r.sseq = SISN + 1;
+		dialogue_to_starttls(&r);
+		say(&r, 1, "STARTTLS\r\n");
+		say(&r, 0, "220 2.0.0 go ahead\r\n");
+		assert_int_equal(send_x(&r, b, 1, r.cseq, r.sseq, 0x18, T_CLIENT_HELLO,
+		    sizeof(T_CLIENT_HELLO) - 1, NULL, &rw), GW_V_ACCEPT);
+		r.cseq += sizeof(T_CLIENT_HELLO) - 1;
+		assert_int_equal(send_x(&r, b, 0, r.sseq, r.cseq, 0x18, T_SERVER_HELLO,
+		    sizeof(T_SERVER_HELLO) - 1, NULL, &rw), GW_V_BYPASS);
+		gw_engine_get_stats(r.e, &st);
+		assert_int_equal(st.pins_learned, 1);
+		run_another(&r2, &r, 40001);
+		handshake(&r2);
+		say(&r2, 0, "220 mx.example.net ESMTP\r\n");
+		say(&r2, 1, "EHLO client.example.org\r\n");
+		/* testing default: the pin raises it to an alert (allowed);
+		 * enforce default: the pin's testing must not lower it */
+		assert_int_equal(send_at(&r2, b, 0, r2.sseq, 0x18, STRIPPED_REPLY, &rw),
+		    mode ? GW_V_BLOCK : GW_V_ACCEPT);
+		gw_engine_get_stats(r.e, &st);
+		assert_int_equal(st.findings[SIG_STARTTLS_STRIPPED], 1);
+		assert_int_equal(st.policy_by[mode ? POL_SRC_DEFAULT : POL_SRC_PIN], mode ? 2 : 1);
+		run_end(&r);
+		gw_pins_free(pins);
+	}
+}
+
 int
 main(void)
 {
@@ -341,6 +562,10 @@ main(void)
 		cmocka_unit_test(test_offline_untouched),
 		cmocka_unit_test(test_pool_dry_reclaims_idle_history),
 		cmocka_unit_test(test_evicted_mid_inspection_alerts),
+		cmocka_unit_test(test_receiver_drops_not_inspected),
+		cmocka_unit_test(test_low_ttl_raised),
+		cmocka_unit_test(test_rst_keeps_inspecting),
+		cmocka_unit_test(test_pin_never_lowers),
 	};
 
 	return cmocka_run_group_tests_name("engine_inline", tests, NULL, NULL);
