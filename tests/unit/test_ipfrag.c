@@ -5,6 +5,8 @@
  * fragments by hand, feeds them through pkt_decode() and ipfrag_push() in
  * some order, and expects the rebuilt datagram to be byte-identical to the
  * original and to decode with pkt_decode_ip() to the original payload.
+ * Sequences of pushes are tables of struct tf_step (which datagram, which
+ * bytes, MF, time, the answer and the conflict flag expected).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +16,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "inspect/csum.h"
 #include "inspect/ipfrag.h"
 #include "inspect/pkt.h"
+#include "inspect/wire.h"
 
 /* Large enough for any datagram built here. */
 #define TF_MAX   70000
@@ -40,52 +44,23 @@ struct tf_frag {
 	size_t  len;
 };
 
-static struct tf_dgram tf_d, tf_d2;
+static struct tf_dgram tf_d, tf_d2, tf_d3;
 static struct tf_frag tf_f;
-
-/* Store a big-endian 16-bit value. */
-static void
-tf_put16(uint8_t *b, size_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-/* Store a big-endian 32-bit value. */
-static void
-tf_put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-/* Internet checksum over h[0, n). */
-static uint16_t
-tf_cksum(const uint8_t *h, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+/* The datagrams a script's steps name by index. */
+static struct tf_dgram *const tf_ds[] = { &tf_d, &tf_d2, &tf_d3 };
 
 /* Write TCP header + a recognisable payload of plen bytes at b. */
 static size_t
 tf_tcp(uint8_t *b, size_t plen, uint8_t salt)
 {
 	memset(b, 0, 20);
-	tf_put16(b, 41234);
-	tf_put16(b + 2, 25);
-	tf_put32(b + 4, 1000);
-	tf_put32(b + 8, 2000);
+	put16(b, 41234);
+	put16(b + 2, 25);
+	put32(b + 4, 1000);
+	put32(b + 8, 2000);
 	b[12] = 5 << 4;
 	b[13] = PKT_TH_ACK | PKT_TH_PSH;
-	tf_put16(b + 14, 65535);
+	put16(b + 14, 65535);
 	for (size_t i = 0; i < plen; i++)
 		b[20 + i] = (uint8_t)('A' + (i * 7 + salt) % 26);
 	return 20 + plen;
@@ -102,13 +77,13 @@ tf_build4(struct tf_dgram *d, size_t plen, uint16_t id, uint8_t src_last)
 	b[0] = 0x45;
 	b[8] = 64;
 	b[9] = 6;
-	tf_put16(b + 4, id);
+	put16(b + 4, id);
 	memcpy(b + 12, src, 4);
 	b[15] = src_last;
 	memcpy(b + 16, dst, 4);
 	d->len = 20 + tf_tcp(b + 20, plen, src_last);
-	tf_put16(b + 2, d->len);
-	tf_put16(b + 10, tf_cksum(b, 20));
+	put16(b + 2, d->len);
+	put16(b + 10, csum_fold(csum_add(0, b, 20)));
 	d->hl = 20;
 	d->af = 4;
 	d->id = id;
@@ -144,7 +119,7 @@ tf_build6(struct tf_dgram *d, size_t plen, uint32_t id, int with_hbh)
 		b[6] = 6;
 	}
 	d->len = off + tf_tcp(b + off, plen, 3);
-	tf_put16(b + 4, d->len - 40);
+	put16(b + 4, d->len - 40);
 	d->hl = off;
 	d->af = 6;
 	d->id = id;
@@ -162,21 +137,21 @@ tf_cut(struct tf_frag *f, const struct tf_dgram *d, size_t off, size_t len,
 	if (d->af == 4) {
 		memcpy(f->b + d->hl, data, len);
 		f->len = d->hl + len;
-		tf_put16(f->b + 2, f->len);
-		tf_put16(f->b + 6, (off / 8) | (more ? 0x2000 : 0));
-		tf_put16(f->b + 10, 0);
-		tf_put16(f->b + 10, tf_cksum(f->b, d->hl));
+		put16(f->b + 2, f->len);
+		put16(f->b + 6, (off / 8) | (more ? 0x2000 : 0));
+		put16(f->b + 10, 0);
+		put16(f->b + 10, csum_fold(csum_add(0, f->b, d->hl)));
 	} else {
 		uint8_t *fh = f->b + d->hl;
 
 		fh[0] = d->b[d->nh_pos];
 		fh[1] = 0;
-		tf_put16(fh + 2, (off & 0xfff8) | (more ? 1 : 0));
-		tf_put32(fh + 4, d->id);
+		put16(fh + 2, (off & 0xfff8) | (more ? 1 : 0));
+		put32(fh + 4, d->id);
 		f->b[d->nh_pos] = 44;
 		memcpy(fh + 8, data, len);
 		f->len = d->hl + 8 + len;
-		tf_put16(f->b + 4, f->len - 40);
+		put16(f->b + 4, f->len - 40);
 	}
 }
 
@@ -217,7 +192,7 @@ tf_check_out(const struct tf_dgram *d, const uint8_t *out, size_t outlen)
 	assert_int_equal(p.sport, 41234);
 	assert_int_equal(p.dport, 25);
 	if (d->af == 4)
-		assert_int_equal(tf_cksum(out, 20), 0);
+		assert_int_equal(csum_fold(csum_add(0, out, 20)), 0);
 }
 
 /* Push fragments of size fs in the order given by idx; expect completion
@@ -241,6 +216,46 @@ tf_run_order(struct ipfrag *t, const struct tf_dgram *d, size_t fs,
 	}
 	tf_check_out(d, out, outlen);
 }
+
+/*
+ * One step of a scripted test: bytes [off, off + len) of datagram d
+ * (tf_ds: 0 tf_d, 1 tf_d2, 2 tf_d3) pushed as one fragment, "more
+ * fragments" set when more, at time now (us). The push must return rc
+ * (1: complete, and the result must be datagram d byte for byte) and
+ * report conflict (TF_ANY: not checked).
+ */
+struct tf_step {
+	int      d;
+	size_t   off, len;
+	int      more;
+	uint64_t now;
+	int      rc;
+	int      conflict;
+};
+#define TF_ANY (-1)
+/* A step whose conflict flag is not checked. */
+#define TF_P(d, off, len, more, now, rc) { d, off, len, more, now, rc, TF_ANY }
+
+/* Run n steps in order against t. */
+static void
+tf_script(struct ipfrag *t, const struct tf_step *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct tf_dgram *d = tf_ds[s[i].d];
+		const uint8_t *out = NULL;
+		size_t outlen = 0;
+		int conflict = 0;
+		int rc = tf_send(t, d, s[i].off, s[i].len, s[i].more, s[i].now,
+		    &out, &outlen, &conflict);
+
+		assert_int_equal(rc, s[i].rc);
+		if (s[i].conflict != TF_ANY)
+			assert_int_equal(conflict, s[i].conflict);
+		if (rc == 1)
+			tf_check_out(d, out, outlen);
+	}
+}
+#define TF_SCRIPT(t, steps) tf_script((t), (steps), sizeof(steps) / sizeof((steps)[0]))
 
 static void
 test_new_args(void **state)
@@ -343,24 +358,17 @@ test_v4_max_size(void **state)
 static void
 test_v4_overlap_same(void **state)
 {
+	static const struct tf_step steps[] = {
+		{ 0, 0, 1600, 1, 0, 0, 0 },
+		{ 0, 0, 1600, 1, 1, 0, 0 },          /* twice the same: a duplicate */
+		{ 0, 1600, 1420, 0, 3, 1, 0 },
+	};
 	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
-	const uint8_t *out;
-	size_t outlen;
-	int conflict;
 	struct ipfrag_stats st;
 
 	(void)state;
 	tf_build4(&tf_d, 3000, 0x4321, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1600, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	/* Twice the same fragment: a duplicate. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1600, 1, 1, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(conflict, 0);
-	assert_int_equal(tf_send(t, &tf_d, 1600, 1420, 0, 3, &out, &outlen,
-	    &conflict), 1);
-	assert_int_equal(conflict, 0);
-	tf_check_out(&tf_d, out, outlen);
+	TF_SCRIPT(t, steps);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.overlaps, 1);
 	assert_int_equal(st.conflicts, 0);
@@ -370,10 +378,18 @@ test_v4_overlap_same(void **state)
 static void
 test_v4_overlap_conflict(void **state)
 {
+	static const struct tf_step steps[] = {
+		/* An exact repeat with other bytes: reported, first copy kept. */
+		TF_P(0, 0, 1480, 1, 0, 0),
+		{ 1, 0, 1480, 1, 1, 0, 1 },
+		TF_P(0, 1480, 1540, 0, 2, 1),
+		/* A partial overlap kills the datagram: nothing is delivered,
+		 * and the later fragments start a new partial datagram. */
+		TF_P(0, 0, 1480, 1, 3, 0),
+		{ 1, 960, 1480, 1, 3, -1, 1 },
+		TF_P(0, 1480, 1540, 0, 3, 0),
+	};
 	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
-	const uint8_t *out;
-	size_t outlen;
-	int conflict;
 	struct ipfrag_stats st;
 
 	(void)state;
@@ -381,26 +397,7 @@ test_v4_overlap_conflict(void **state)
 	memcpy(&tf_d2, &tf_d, sizeof(tf_d));
 	/* The attacker's copy says something else in [1000, 1008). */
 	memset(tf_d2.b + 20 + 1000, 'Z', 8);
-
-	/* An exact repeat with other bytes: reported, first copy kept. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 1, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(conflict, 1);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1540, 0, 2, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
-
-	/* A partial overlap kills the datagram: nothing is delivered, and
-	 * the later fragments start a new partial datagram. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 3, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 960, 1480, 1, 3, &out, &outlen,
-	    &conflict), -1);
-	assert_int_equal(conflict, 1);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1540, 0, 3, &out, &outlen,
-	    &conflict), 0);
+	TF_SCRIPT(t, steps);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.overlaps, 2);
 	assert_int_equal(st.conflicts, 2);
@@ -411,6 +408,13 @@ test_v4_overlap_conflict(void **state)
 static void
 test_v4_keys(void **state)
 {
+	/* Same id from two sources, interleaved: two datagrams. */
+	static const struct tf_step two[] = {
+		TF_P(0, 0, 1480, 1, 0, 0),
+		TF_P(1, 0, 1480, 1, 0, 0),
+		TF_P(0, 1480, 540, 0, 0, 1),
+		TF_P(1, 1480, 1040, 0, 0, 1),
+	};
 	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
 	const uint8_t *out;
 	size_t outlen;
@@ -419,19 +423,9 @@ test_v4_keys(void **state)
 
 	(void)state;
 	assert_non_null(g);
-	/* Same id from two sources, interleaved: two datagrams. */
 	tf_build4(&tf_d, 2000, 0x55, 1);
 	tf_build4(&tf_d2, 2500, 0x55, 2);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 0, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
-	assert_int_equal(tf_send(t, &tf_d2, 1480, 1040, 0, 0, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d2, out, outlen);
+	TF_SCRIPT(t, two);
 
 	/* Same addresses and id, another protocol: not the same datagram. */
 	tf_cut(g, &tf_d, 1480, 540, 0);
@@ -449,6 +443,30 @@ test_v4_keys(void **state)
 static void
 test_v4_rejects(void **state)
 {
+	static const struct tf_step bad_sizes[] = {
+		TF_P(0, 0, 1477, 1, 0, -1),      /* middle fragment not a multiple of 8 */
+		TF_P(0, 1480, 0, 1, 0, -1),      /* zero-length fragment */
+		/* Last fragments disagreeing on the total: the datagram is
+		 * dropped, so the middle then starts a new one. */
+		TF_P(0, 0, 1480, 1, 0, 0),
+		TF_P(0, 2960, 60, 0, 0, 0),
+		TF_P(0, 2960, 40, 0, 0, -1),
+		TF_P(0, 1480, 1480, 1, 0, 0),
+	};
+	static const struct tf_step past_end[] = {   /* data past a known end */
+		TF_P(0, 1480, 1480, 0, 0, 0),
+		TF_P(0, 2960, 1480, 1, 0, -1),
+	};
+	static const struct tf_step before_seen[] = { /* a last fragment ending before data seen */
+		TF_P(0, 1480, 1480, 1, 0, 0),
+		TF_P(0, 800, 200, 0, 0, -1),
+	};
+	/* Hand-made fragments: offset and length as 8-byte units set in the
+	 * header after cutting. */
+	static const struct { size_t len; unsigned units; int rc; } edge[] = {
+		{ 16, 65528 / 8, -1 },           /* ping of death: 65528 + 16 */
+		{ 3, 65512 / 8, 0 },             /* ending exactly at 65535 is fine */
+	};
 	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
 	const uint8_t *out;
 	size_t outlen;
@@ -458,47 +476,16 @@ test_v4_rejects(void **state)
 
 	(void)state;
 	tf_build4(&tf_d, 3000, 0x77, 1);
-
-	/* Middle fragment not a multiple of 8. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1477, 1, 0, &out, &outlen,
-	    &conflict), -1);
-	/* Zero-length fragment. */
-	assert_int_equal(tf_send(t, &tf_d, 1480, 0, 1, 0, &out, &outlen,
-	    &conflict), -1);
-
-	/* Last fragments disagreeing on the total: the datagram is dropped. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2960, 60, 0, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2960, 40, 0, 0, &out, &outlen,
-	    &conflict), -1);
-	/* ... so the middle now starts a new one instead of completing. */
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-
-	/* Data past a known end. */
+	TF_SCRIPT(t, bad_sizes);
 	tf_build4(&tf_d, 3000, 0x78, 1);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 0, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2960, 1480, 1, 0, &out, &outlen,
-	    &conflict), -1);
-
-	/* A last fragment ending before data already seen. */
+	TF_SCRIPT(t, past_end);
 	tf_build4(&tf_d, 3000, 0x79, 1);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 800, 200, 0, 0, &out, &outlen,
-	    &conflict), -1);
-
-	/* Ping of death: offset 65528 + 16 bytes. */
-	tf_cut(&tf_f, &tf_d, 0, 16, 0);
-	tf_put16(tf_f.b + 6, 65528 / 8);
-	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), -1);
-	/* Ending exactly at 65535 is fine. */
-	tf_cut(&tf_f, &tf_d, 0, 3, 0);
-	tf_put16(tf_f.b + 6, 65512 / 8);
-	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), 0);
+	TF_SCRIPT(t, before_seen);
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		tf_cut(&tf_f, &tf_d, 0, edge[i].len, 0);
+		put16(tf_f.b + 6, edge[i].units);
+		assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), edge[i].rc);
+	}
 
 	/* Hand-made nonsense that pkt_decode never produces. */
 	tf_cut(&tf_f, &tf_d, 0, 1480, 1);
@@ -560,6 +547,18 @@ test_v6_ext_header(void **state)
 static void
 test_v6_overlap_and_rejects(void **state)
 {
+	static const struct tf_step steps[] = {
+		/* RFC 5722: an overlapping IPv6 fragment discards the datagram. */
+		TF_P(0, 1448, 1448, 1, 0, 0),
+		{ 1, 0, 2000, 1, 0, -1, 1 },
+		TF_P(0, 0, 1448, 1, 0, 0),
+		TF_P(0, 1448, 1448, 1, 0, 0),
+		TF_P(0, 2896, 124, 0, 0, 1),
+		/* Middle fragment of odd length; last fragments that disagree. */
+		TF_P(0, 0, 1447, 1, 0, -1),
+		TF_P(0, 2896, 124, 0, 0, 0),
+		TF_P(0, 2896, 100, 0, 0, -1),
+	};
 	struct ipfrag *t = ipfrag_new(16, TF_BYTES);
 	const uint8_t *out;
 	size_t outlen;
@@ -570,30 +569,10 @@ test_v6_overlap_and_rejects(void **state)
 	tf_build6(&tf_d, 3000, 0xcafe0003, 1);
 	memcpy(&tf_d2, &tf_d, sizeof(tf_d));
 	memset(tf_d2.b + tf_d2.hl + 1500, 'Q', 4);
-	/* RFC 5722: an overlapping IPv6 fragment discards the datagram. */
-	assert_int_equal(tf_send(t, &tf_d, 1448, 1448, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 0, 2000, 1, 0, &out, &outlen,
-	    &conflict), -1);
-	assert_int_equal(conflict, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1448, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1448, 1448, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2896, 124, 0, 0, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
-
-	/* Middle fragment of odd length; last fragments that disagree. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1447, 1, 0, &out, &outlen,
-	    &conflict), -1);
-	assert_int_equal(tf_send(t, &tf_d, 2896, 124, 0, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2896, 100, 0, 0, &out, &outlen,
-	    &conflict), -1);
+	TF_SCRIPT(t, steps);
 	/* 65535 payload bytes at most: 8 (HBH) + offset 65528 + 8 is over. */
 	tf_cut(&tf_f, &tf_d, 0, 8, 0);
-	tf_put16(tf_f.b + 48 + 2, 65528);
+	put16(tf_f.b + 48 + 2, 65528);
 	assert_int_equal(tf_push(t, &tf_f, 0, &out, &outlen, &conflict), -1);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.conflicts, 1);
@@ -625,73 +604,55 @@ test_v6_next_header_from_first(void **state)
 static void
 test_eviction_slots(void **state)
 {
+	static const struct tf_step steps[] = {
+		TF_P(0, 0, 1480, 1, 0, 0),
+		TF_P(1, 0, 1480, 1, 1, 0),
+		TF_P(2, 0, 1480, 1, 2, 0),       /* table full: evicts the oldest (tf_d) */
+		TF_P(1, 1480, 540, 0, 3, 1),
+		TF_P(2, 1480, 540, 0, 4, 1),
+		TF_P(0, 1480, 540, 0, 5, 0),     /* tf_d's tail alone cannot complete */
+	};
 	struct ipfrag *t = ipfrag_new(2, TF_BYTES);
-	struct tf_dgram *d3 = malloc(sizeof(*d3));
-	const uint8_t *out;
-	size_t outlen;
-	int conflict;
 	struct ipfrag_stats st;
 
 	(void)state;
-	assert_non_null(d3);
 	tf_build4(&tf_d, 2000, 1, 1);
 	tf_build4(&tf_d2, 2000, 2, 1);
-	tf_build4(d3, 2000, 3, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 1, &out, &outlen,
-	    &conflict), 0);
-	/* Table full: the third datagram evicts the oldest (tf_d). */
-	assert_int_equal(tf_send(t, d3, 0, 1480, 1, 2, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 1480, 540, 0, 3, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d2, out, outlen);
-	assert_int_equal(tf_send(t, d3, 1480, 540, 0, 4, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(d3, out, outlen);
-	/* tf_d's tail alone cannot complete any more. */
-	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 5, &out, &outlen,
-	    &conflict), 0);
+	tf_build4(&tf_d3, 2000, 3, 1);
+	TF_SCRIPT(t, steps);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.evicted, 1);
 	assert_int_equal(st.reassembled, 2);
-	free(d3);
 	ipfrag_free(t);
 }
 
 static void
 test_eviction_bytes(void **state)
 {
+	static const struct tf_step evict[] = {
+		TF_P(0, 0, 1480, 1, 0, 0),
+		TF_P(1, 0, 1480, 1, 0, 0),
+		/* The rest of tf_d2 needs a third chunk: tf_d (oldest) goes. */
+		TF_P(1, 1480, 1540, 0, 0, 1),
+	};
+	static const struct tf_step too_big[] = {   /* bigger than the whole budget */
+		TF_P(0, 0, 2400, 1, 0, 0),
+		TF_P(0, 2400, 2400, 1, 0, -1),
+	};
 	/* Budget of 4 KB: four 1 KB chunks. */
 	struct ipfrag *t = ipfrag_new(16, 4096);
-	const uint8_t *out;
-	size_t outlen;
-	int conflict;
 	struct ipfrag_stats st;
+	size_t idx[] = { 1, 0, 2 };
 
 	(void)state;
 	tf_build4(&tf_d, 2000, 1, 1);          /* 2020 bytes: 2 chunks */
 	tf_build4(&tf_d2, 3000, 2, 1);         /* 3020 bytes: 3 chunks */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d2, 0, 1480, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	/* The rest of tf_d2 needs a third chunk: tf_d (oldest) goes. */
-	assert_int_equal(tf_send(t, &tf_d2, 1480, 1540, 0, 0, &out, &outlen,
-	    &conflict), 1);
-	tf_check_out(&tf_d2, out, outlen);
+	TF_SCRIPT(t, evict);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.evicted, 1);
-
-	/* A datagram bigger than the whole budget is refused. */
 	tf_build4(&tf_d, 6000, 3, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 2400, 1, 0, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2400, 2400, 1, 0, &out, &outlen,
-	    &conflict), -1);
+	TF_SCRIPT(t, too_big);
 	/* Memory came back: a fitting datagram still works afterwards. */
-	size_t idx[] = { 1, 0, 2 };
 	tf_build4(&tf_d, 3000, 4, 1);
 	tf_run_order(t, &tf_d, 1480, idx, 3);
 	ipfrag_free(t);
@@ -700,46 +661,38 @@ test_eviction_bytes(void **state)
 static void
 test_timeout(void **state)
 {
+	/* Exactly 30 s after the first fragment: still completes. */
+	static const struct tf_step at_limit[] = {
+		TF_P(0, 0, 1480, 1, 100, 0),
+		TF_P(0, 1480, 540, 0, 100 + 30 * TF_SEC, 1),
+	};
+	/* Measured from the first fragment, not the latest one: the middle at
+	 * +20 s does not extend the datagram's life. The tail starts afresh;
+	 * the rest within 30 s of it completes. */
+	static const struct tf_step from_first[] = {
+		TF_P(0, 0, 1480, 1, 200 * TF_SEC, 0),
+		TF_P(0, 1480, 1480, 1, 220 * TF_SEC, 0),
+		TF_P(0, 2960, 60, 0, 230 * TF_SEC + 1, 0),
+		TF_P(0, 0, 1480, 1, 240 * TF_SEC, 0),
+		TF_P(0, 1480, 1480, 1, 250 * TF_SEC, 1),
+	};
+	/* A clock that steps back expires nothing. */
+	static const struct tf_step backwards[] = {
+		TF_P(0, 0, 1480, 1, 400 * TF_SEC, 0),
+		TF_P(0, 1480, 540, 0, 10 * TF_SEC, 1),
+	};
 	struct ipfrag *t = ipfrag_new(4, TF_BYTES);
-	const uint8_t *out;
-	size_t outlen;
-	int conflict;
 	struct ipfrag_stats st;
 
 	(void)state;
 	tf_build4(&tf_d, 2000, 1, 1);
-	/* Exactly 30 s after the first fragment: still completes. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 100, &out, &outlen,
-	    &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 100 + 30 * TF_SEC,
-	    &out, &outlen, &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
-
-	/* Measured from the first fragment, not the latest one: the middle
-	 * at +20 s does not extend the life of the datagram. */
+	TF_SCRIPT(t, at_limit);
 	tf_build4(&tf_d, 3000, 2, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 200 * TF_SEC, &out,
-	    &outlen, &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 220 * TF_SEC, &out,
-	    &outlen, &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 2960, 60, 0, 230 * TF_SEC + 1,
-	    &out, &outlen, &conflict), 0);
+	TF_SCRIPT(t, from_first);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.timed_out, 1);
-	/* The tail started afresh; the rest within 30 s of it completes. */
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 240 * TF_SEC, &out,
-	    &outlen, &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 1480, 1, 250 * TF_SEC, &out,
-	    &outlen, &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
-
-	/* A clock that steps back expires nothing. */
 	tf_build4(&tf_d, 2000, 3, 1);
-	assert_int_equal(tf_send(t, &tf_d, 0, 1480, 1, 400 * TF_SEC, &out,
-	    &outlen, &conflict), 0);
-	assert_int_equal(tf_send(t, &tf_d, 1480, 540, 0, 10 * TF_SEC, &out,
-	    &outlen, &conflict), 1);
-	tf_check_out(&tf_d, out, outlen);
+	TF_SCRIPT(t, backwards);
 	ipfrag_get_stats(t, &st);
 	assert_int_equal(st.timed_out, 1);
 	ipfrag_free(t);
