@@ -1,5 +1,6 @@
 #!/bin/sh
 # run-all.sh [BUILD] - what `make check` runs, suite by suite:
+#   layers       tests/run-layers.sh: folders depend one way (doc/architecture.md)
 #   unit         cmocka tests of BUILD
 #   sanitizers   the unit tests rebuilt with SANITIZER=address,undefined
 #   golden       tests/run-golden.sh, when present
@@ -36,6 +37,7 @@ suite() {
 	fi
 }
 
+suite layers sh tests/run-layers.sh
 suite unit sh tests/run-unit.sh "$BUILD"
 suite sanitizers sh -c "$MAKE --no-print-directory SANITIZER=$SAN WERROR=${WERROR:-} all >/dev/null && sh tests/run-unit.sh $SANBUILD"
 if [ -f tests/run-golden.sh ]; then
