@@ -80,7 +80,7 @@ BIN := $(BUILD)/starttls-guard
 	check-integ demo install uninstall clean fixtures bench bench-tools \
 	bench-offline bench-inline \
 	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
-	check-privs check-operators stress
+	check-privs check-operators stress check-fresh
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -156,6 +156,12 @@ check: deps
 check-run: all
 	$(Q)MAKE="$(MAKE)" WERROR="$(WERROR)" sh tests/run-all.sh $(BUILD)
 
+# The README's quick start on a bare Debian 12 (debootstrap minbase, a
+# clone of HEAD with nothing beside it, `make demo` and `make check` in a
+# chroot): root, the Debian mirror and about half an hour.
+check-fresh:
+	$(Q)sh tests/check-fresh.sh
+
 # Replay every fixture capture and show the findings, one per line.
 DEMO_CONF := $(wildcard tests/fixtures/golden.conf)
 DEMO_JQ := if .event_type == "alert" then "  \(.alert.signature) [\(.alert.action), severity \(.alert.severity)] \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.alert.reason)" elif .event_type == "flow" then "  flow \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port): \(.flow.verdict)" else empty end
@@ -176,7 +182,7 @@ demo-run: all
 # vs the gateway vs a naive NFQUEUE program (bench/README.md). BENCH_MB=50
 # makes the offline part quick; `make bench-offline` / `make bench-inline`
 # run one half.
-bench-tools: $(BIN) $(BENCH_BIN)
+bench-tools: $(BIN) $(BENCH_BIN) $(BUILD)/tools/gen_efflist
 
 $(BUILD)/bench/nfq_accept: BENCH_LIBS := -lpthread
 

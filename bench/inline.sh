@@ -59,7 +59,9 @@ GWS4=203.0.113.1;   SINK4=203.0.113.25; IPERF4=203.0.113.26; RTT4=203.0.113.27
 
 # Two runs at once would share nothing but the CPUs; still, serialize them
 # so figures are not halved by a colleague's run.
-exec 9>"${BENCH_LOCK:-/run/lock/stg-bench.lock}"
+BENCH_LOCK=${BENCH_LOCK:-/run/lock/stg-bench.lock}
+mkdir -p "$(dirname "$BENCH_LOCK")"    # a minimal root may lack /run/lock
+exec 9>"$BENCH_LOCK"
 if ! flock -w 600 9; then
 	echo "bench/inline.sh: another run holds the bench lock"
 	exit 1
@@ -93,19 +95,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- tools -------------------------------------------------------------
-# Install a Debian package when its command is missing (we are root).
+# Install a Debian package when its command is missing (we are root),
+# through .ci/install-deps, which waits for a busy apt.
 need() {   # need COMMAND PACKAGE
 	command -v "$1" >/dev/null 2>&1 && return 0
 	command -v apt-get >/dev/null 2>&1 || return 1
-	[ "$2" = iperf3 ] && echo "iperf3 iperf3/start_daemon boolean false" |
-		debconf-set-selections 2>/dev/null
-	[ "$2" = postfix ] && echo "postfix postfix/main_mailer_type select No configuration" |
-		debconf-set-selections 2>/dev/null
 	echo "installing $2 ..." >&2
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" ||
-	  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; }
-	} >"$WORK/apt.log" 2>&1
+	sh "$ROOT/.ci/install-deps" "$2" >"$WORK/apt.log" 2>&1
 	command -v "$1" >/dev/null 2>&1
 }
 PATH=$PATH:/usr/sbin:/sbin

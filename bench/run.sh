@@ -13,7 +13,8 @@
 #
 # Environment: BENCH_MB (mixed capture size, default 300), BENCH_PLAIN_MB
 # (cleartext capture, default BENCH_MB/3), BENCH_RUNS (3), BENCH_FLOWS
-# ("10000 100000 1000000"), BUILD (build), BENCH_KEEP=1 keeps the captures.
+# ("10000 100000 1000000"), BUILD (build), BENCH_KEEP=1 keeps the captures,
+# STG_EFF_LIST=path also measures the published EFF list (not shipped).
 set -eu
 
 BUILD=${BUILD:-build}
@@ -24,8 +25,9 @@ FLOWS=${BENCH_FLOWS:-"10000 100000 1000000"}
 GW=$BUILD/starttls-guard
 GEN=$BUILD/bench/gen_big
 FLOOR=$BUILD/bench/floor
+EFFGEN=$BUILD/tools/gen_efflist
 
-if [ ! -x "$GW" ] || [ ! -x "$GEN" ] || [ ! -x "$FLOOR" ]; then
+if [ ! -x "$GW" ] || [ ! -x "$GEN" ] || [ ! -x "$FLOOR" ] || [ ! -x "$EFFGEN" ]; then
 	${MAKE:-make} --no-print-directory BUILD="$BUILD" bench-tools
 fi
 
@@ -36,19 +38,13 @@ else
 	trap 'rm -rf "$TMP"' EXIT INT TERM
 fi
 
-# Install a Debian package when its command is missing and we may.
+# Install a Debian package when its command is missing and we may (through
+# .ci/install-deps, which waits for a busy apt).
 need() {   # need COMMAND PACKAGE
 	command -v "$1" >/dev/null 2>&1 && return 0
 	[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
-	if [ "$2" = tshark ]; then
-		echo "wireshark-common wireshark-common/install-setuid boolean false" |
-			debconf-set-selections 2>/dev/null || true
-	fi
 	echo "installing $2 ..." >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >"$TMP/apt.log" 2>&1 ||
-		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$TMP/apt.log" 2>&1 &&
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >>"$TMP/apt.log" 2>&1; } ||
-		return 1
+	sh "$(dirname "$0")/../.ci/install-deps" "$2" >"$TMP/apt.log" 2>&1 || return 1
 	command -v "$1" >/dev/null 2>&1
 }
 
@@ -166,8 +162,9 @@ for n in $FLOWS; do
 done
 rm -f "$TMP/syn.pcap"
 
-# Policy state: the full EFF list (found beside the project, as CI lays
-# shared/ out) and 100 000 learned pins read from a file.
+# Policy state: an EFF list of the published one's size and shape (made by
+# tests/tools/gen_efflist; the published list itself when STG_EFF_LIST
+# names it) and 100 000 learned pins read from a file.
 echo "== memory: policy state (one-flow capture)"
 "$GEN" -k syn -n 1 "$TMP/one.pcap" 2>/dev/null
 pol_rss() {   # pol_rss CONF-TEXT
@@ -181,13 +178,16 @@ awk 'BEGIN { print "# 100000 pins"; for (i = 0; i < 100000; i++)
 	    18 + int(i / 62500), int(i / 250) % 250, i % 250 + 1, i }' \
 	>"$TMP/pins100k"
 P0=$(pol_rss 'policy = { default = { mode = "testing"; }; };')
-EFF=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/eff-starttls-policy.json
-if [ -f "$EFF" ]; then
-	P1=$(pol_rss "policy = { eff_list = \"$EFF\"; };")
-	echo "   full EFF list (926 domains, with the CA store it brings): $P1 KiB ($((P1 - P0)) KiB over $P0)"
+EFFN=$("$EFFGEN" "$TMP/eff.json" | sed -n 's/.*policies=\([0-9]*\).*/\1/p')
+P1=$(pol_rss "policy = { eff_list = \"$TMP/eff.json\"; };")
+echo "   generated EFF list ($EFFN domains, with the CA store it brings): $P1 KiB ($((P1 - P0)) KiB over $P0)"
+if [ -n "${STG_EFF_LIST:-}" ]; then
+	P1=$(pol_rss "policy = { eff_list = \"$STG_EFF_LIST\"; };")
+	echo "   published EFF list $STG_EFF_LIST: $P1 KiB ($((P1 - P0)) KiB over $P0)"
 else
-	echo "   full EFF list: $EFF not found, not measured"
+	echo "   published EFF list: not measured (STG_EFF_LIST=path measures it)"
 fi
+rm -f "$TMP/eff.json"
 cp "$TMP/pins100k" "$TMP/pins"
 P2=$(pol_rss "policy = { pins = { file = \"$TMP/pins\"; max = 200000; }; };")
 echo "   100 000 learned pins: $P2 KiB ($((P2 - P0)) KiB over $P0, $(( (P2 - P0) * 1024 / 100000 )) B per pin)"

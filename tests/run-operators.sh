@@ -67,6 +67,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	    "$D/usr/lib/systemd/system/starttls-guard.service" >"$W/starttls-guard.service"
 	check "systemd-analyze verify accepts the unit" sh -c \
 	    "systemd-analyze verify '$W/starttls-guard.service' 2>&1 | grep -v \"Command 'man\" | grep -i 'starttls-guard.service' && exit 1; exit 0"
+else
+	echo "  not run: systemd-analyze verify (no systemd-analyze: package systemd, .ci/install-deps)"
 fi
 
 # ---- config ------------------------------------------------------------

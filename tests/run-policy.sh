@@ -4,18 +4,20 @@
 # The captures of tests/fixtures/policy/ (written by gen_fixtures into
 # BUILD_DIR/fixtures/policy, and checked byte-identical to the committed
 # ones) carry DNS answers and SMTP sessions. Each is replayed with
-# tests/fixtures/policy/policy.conf (an MTA-STS policy, the real EFF list,
-# a config domain rule, enforced pins) and its alerts, as "signature
-# action policy.source", must equal <case>.expect. Then the pins survive a
-# restart: a TLS session to a server in one run, a plaintext one in the
-# next run with the same pins file, is a starttls_downgrade from "pin";
-# and `pins list` / `pins forget` act on that file.
+# tests/fixtures/policy/policy.conf (an MTA-STS policy, an expired EFF list
+# that tests/tools/gen_efflist writes here, a config domain rule, enforced
+# pins) and its alerts, as "signature action policy.source", must equal
+# <case>.expect. Then the pins survive a restart: a TLS session to a server
+# in one run, a plaintext one in the next run with the same pins file, is a
+# starttls_downgrade from "pin"; and `pins list` / `pins forget` act on
+# that file. With STG_EFF_LIST=path (the published list, not shipped with
+# the project) every case is replayed with that list too; without it a line
+# says so.
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 set -u
 . "$(dirname "$0")/replay-lib.sh"
 rl_init run-policy "$@"
 fix=tests/fixtures/policy
-conf=$fix/policy.conf
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -23,11 +25,18 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL $1"; fail=$((fail + 1)); }
 alerts() { jq -r 'select(.event_type=="alert") | "\(.alert.signature) \(.alert.action) \(.policy.source)"' | sort; }
 
-if [ ! -f ../shared/data/eff-starttls-policy.json ]; then
-	echo "run-policy: ../shared/data/eff-starttls-policy.json is missing (the EFF list case needs it)"
+# The EFF list of policy.conf: made here, never read from outside the tree.
+rl_need "$build/tools/gen_efflist"
+if ! effsum=$("$build/tools/gen_efflist" "$tmp/eff.json"); then
+	echo "run-policy: $build/tools/gen_efflist cannot write a list"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+eff_n=$(echo "$effsum" | sed -n 's/.*policies=\([0-9]*\).*/\1/p')
+echo "EFF list: generated, $effsum"
+withlist() { sed "s|\"EFF_LIST\"|\"$1\"|" "$fix/policy.conf"; }
+withlist "$tmp/eff.json" >"$tmp/policy.conf"
+conf=$tmp/policy.conf
 
 # 1. the committed captures are the generator's
 if ! rl_generate "$build/tools/gen_fixtures" "$tmp/gen"; then
@@ -38,13 +47,16 @@ else
 	ko "captures match the generator"
 fi
 
-# 2. every case's alerts
-for p in "$fix"/*.pcap; do
-	name=$(basename "$p" .pcap)
-	rl_replay "$name" "$p" "$conf" "$tmp" '"\(.alert.signature) \(.alert.action) \(.policy.source)"'
-	rl_expect "$fix/$name.expect" "$tmp" "$name"
-	rl_verdict "$name" "$tmp"
-done
+# 2. every case's alerts (cases CONF SUFFIX: the suffix tells the runs apart)
+cases() {
+	for p in "$fix"/*.pcap; do
+		name=$(basename "$p" .pcap)
+		rl_replay "$name$2" "$p" "$1" "$tmp" '"\(.alert.signature) \(.alert.action) \(.policy.source)"'
+		rl_expect "$fix/$name.expect" "$tmp" "$name$2"
+		rl_verdict "$name$2" "$tmp"
+	done
+}
+cases "$conf" ""
 
 # 3. what the flow events say about the handshakes (tests/tls/MANIFEST)
 flowsays() { # case jq-filter expected
@@ -76,8 +88,24 @@ got=$("$bin" -c "$tmp/pins.conf" -r "$fix/pin_then_plain.pcap" 2>/dev/null | ale
 
 # 5. a reload refuses an EFF list older than the one in force (unit-tested
 #    in test_config); -t names the domains per source
-"$bin" -c "$conf" -t 2>/dev/null | grep -q "domain policies: 1 from config rules, 1 MTA-STS, 926 EFF list" &&
-	ok "-t summary counts domains per source" || ko "-t summary counts domains per source"
+"$bin" -c "$conf" -t 2>/dev/null | grep -q "domain policies: 1 from config rules, 1 MTA-STS, $eff_n EFF list" &&
+	ok "-t summary counts domains per source ($eff_n EFF)" || ko "-t summary counts domains per source"
+
+# 6. the published list, when given: the same verdicts, and all its domains
+if [ -n "${STG_EFF_LIST:-}" ]; then
+	echo "EFF list: the published one too, $STG_EFF_LIST"
+	real_n=$(jq '.policies | length' "$STG_EFF_LIST" 2>/dev/null)
+	if [ -n "$real_n" ]; then
+		withlist "$STG_EFF_LIST" >"$tmp/real.conf"
+		cases "$tmp/real.conf" "+published-eff"
+		"$bin" -c "$tmp/real.conf" -t 2>/dev/null | grep -q "1 MTA-STS, $real_n EFF list" &&
+			ok "-t counts the published list's $real_n domains" || ko "-t counts the published list's domains"
+	else
+		ko "STG_EFF_LIST=$STG_EFF_LIST is not a JSON list jq can read"
+	fi
+else
+	echo "EFF list: the published one not checked (STG_EFF_LIST=path checks it)"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

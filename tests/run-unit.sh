@@ -2,7 +2,9 @@
 # run-unit.sh BUILD... - run every unit test binary (BUILD/tests/test_*) of
 # each build directory given (default: build) and print a summary. Exits
 # non-zero when a test fails or no test was found. A test that dies on a
-# signal or a sanitizer report counts as a failure.
+# signal or a sanitizer report counts as a failure. Nothing is left out
+# silently: a passing test's "note:" lines (checks that need something
+# given, e.g. STG_EFF_LIST) and cmocka's SKIPPED lines are shown.
 set -u
 [ $# -eq 0 ] && set -- build
 pass=0 fail=0 failed=""
@@ -14,6 +16,7 @@ for dir in "$@"; do
 		if [ $rc -eq 0 ]; then
 			pass=$((pass + 1))
 			echo "PASS $t"
+			echo "$out" | sed -n 's/^note: /  note: /p; s/^\[  SKIPPED \] \(test_.*\)/  skipped: \1/p'
 		else
 			fail=$((fail + 1))
 			failed="$failed $t"

@@ -4,7 +4,7 @@
 Usage: python3 tests/fuzz/seed.py OUTDIR   (writes OUTDIR/<harness>/seed-*)
 
 Sources: tests/fixtures/*.pcap (frames, payloads by direction, TLS
-records), sample configs, the EFF list, MTA-STS texts and a few DNS
+records), sample configs, generated EFF lists, MTA-STS texts and a few DNS
 answers built here. Seeds are then minimised into tests/fuzz/corpus/ with
 `make fuzz-merge`; this script is kept so the seeds can be rebuilt.
 """
@@ -12,6 +12,7 @@ import os
 import struct
 import sys
 import glob
+import subprocess
 
 top = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 out = sys.argv[1]
@@ -125,10 +126,16 @@ policy = {
 ''')
 put("config", "bad", b'policy = { default = { mode = "sometimes"; }; };\nports = [ 70000 ];\n')
 
-# EFF list: the real one, and a tiny one
-eff = "/work/shared/data/eff-starttls-policy.json"
-if os.path.exists(eff):
-    put("eff", "real", b"\x00" + open(eff, "rb").read())
+# EFF list: the generator's (build/tools/gen_efflist: the published list's
+# size and shape, which the project does not ship), a short one, a tiny one
+gen = os.path.join(top, "build", "tools", "gen_efflist")
+if not os.access(gen, os.X_OK):
+    sys.exit("seed.py: build %s first (make)" % gen)
+for name, sel, args in (("gen", b"\x00", []), ("gen-short", b"\x0d", ["-n", "20"])):
+    path = os.path.join(out, "eff-" + name + ".json")
+    subprocess.run([gen] + args + [path], check=True, stdout=subprocess.DEVNULL)
+    put("eff", name, sel + open(path, "rb").read())
+    os.unlink(path)
 put("eff", "tiny", b'\x01{"timestamp":"2020-05-20T10:25:12.710034-07:00","expires":"2021-05-20T10:25:12-07:00",'
     b'"version":"0.1","author":"x","policy-aliases":{"g":{"mode":"testing","mxs":[".google.com"]}},'
     b'"policies":{"gmail.com":{"policy-alias":"g"},"example.net":{"mode":"enforce","mxs":["mx.example.net",".example.org"]}}}')

@@ -20,11 +20,12 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 missing=""
-for cmd in postfix postqueue swaks openssl tcpdump jq python3 iptables ip6tables ip timeout; do
+for cmd in postfix postqueue postconf swaks openssl tcpdump jq python3 iptables ip6tables ip ss \
+    sysctl flock timeout dnsmasq; do
 	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $cmd"
 done
 if [ -n "$missing" ]; then
-	echo "integ: missing commands:$missing (see tests/integ/packages.txt)"
+	echo "integ: missing commands:$missing (tests/integ/packages.txt; .ci/install-deps installs them)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
@@ -32,6 +33,7 @@ fi
 # The tests see STG_LOCK_HELD and do not lock again.
 STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
 export STG_LOCK
+mkdir -p "$(dirname "$STG_LOCK")"    # a minimal root (container, chroot) may lack /run/lock
 exec 9>"$STG_LOCK"
 if ! flock -w 900 9; then
 	echo "integ: another integration run holds $STG_LOCK"

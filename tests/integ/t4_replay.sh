@@ -46,12 +46,15 @@ replay_set "$FIX" "$CONF"
 [ -n "${FIXTURES:-}" ] || check "all $n captures replayed" [ "$n" -ge 20 ]
 # The domain-policy captures (DNS answers, MTA-STS, EFF, pins, real TLS
 # handshakes with wrong names and old versions): the DNS answers cross the
-# gateway too (rules.sh DNS=1), so it learns the MX names live.
-if [ -f "$ROOT/../shared/data/eff-starttls-policy.json" ]; then
-	m=$n
-	export DNS=1
-	replay_set "$FIX/policy" "$FIX/policy/policy.conf"
-	unset DNS
-	[ -n "${FIXTURES:-}" ] || check "all $((n - m)) policy captures replayed" [ $((n - m)) -ge 15 ]
-fi
+# gateway too (rules.sh DNS=1), so it learns the MX names live. Their EFF
+# list is generated here (tests/tools/gen_efflist, as tests/run-policy.sh).
+"$TOOLS/gen_efflist" "$WORK/eff.json" >"$WORK/eff.sum" || fail "gen_efflist cannot write a list"
+chmod 644 "$WORK/eff.json"
+log "EFF list: generated, $(cat "$WORK/eff.sum")"
+sed "s|\"EFF_LIST\"|\"$WORK/eff.json\"|" "$FIX/policy/policy.conf" >"$WORK/policy.conf"
+m=$n
+export DNS=1
+replay_set "$FIX/policy" "$WORK/policy.conf"
+unset DNS
+[ -n "${FIXTURES:-}" ] || check "all $((n - m)) policy captures replayed" [ $((n - m)) -ge 15 ]
 
