@@ -41,11 +41,11 @@ mounts=""   # what we mounted, innermost last
 cleanup() {
 	set +e
 	for m in $mounts; do echo "$m"; done | sort -r | while read -r m; do
-		umount -R "$m" 2>/dev/null || umount -R -l "$m"
+		umount -R "$m" 2>/dev/null || umount -R -l "$m" 2>/dev/null
 	done
-	if grep -q " $root/" /proc/self/mounts; then
+	if grep -q " $root[/ ]" /proc/self/mounts; then
 		echo "check-fresh: mounts left under $root, not removing it:"
-		grep " $root/" /proc/self/mounts
+		grep " $root[/ ]" /proc/self/mounts
 	elif [ "${FRESH_KEEP:-0}" = 1 ]; then
 		echo "check-fresh: root kept in $root"
 	else
@@ -79,7 +79,10 @@ in_root() {
 	chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 	    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c "$1"
 }
+# The root is a mount point of its own: `ip netns exec` makes "/" a slave
+# mount in its new mount namespace, which fails on a plain folder.
 mount_root() {
+	mount --bind "$root" "$root" && mounts="$mounts $root" &&
 	mount -t proc proc "$root/proc" && mounts="$mounts $root/proc" &&
 	mount -t sysfs sysfs "$root/sys" && mounts="$mounts $root/sys" &&
 	mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" &&

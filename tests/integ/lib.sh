@@ -455,7 +455,7 @@ for i in $(seq 1 60); do
 	sleep 1
 done
 cp "$BIN" "$WORK/bin/starttls-guard" || fail "copy $BIN"
-cp "$TOOLS"/stg_* "$WORK/bin/tools/" || fail "copy $TOOLS"
+cp "$TOOLS"/stg_* "$TOOLS"/gen_efflist "$WORK/bin/tools/" || fail "copy $TOOLS"
 chmod -R a+rX "$WORK/bin"
 BIN=$WORK/bin/starttls-guard
 TOOLS=$WORK/bin/tools
