@@ -10,11 +10,13 @@
 # The chroot gets /proc, /sys, /dev and a /run of its own for the network
 # namespaces, plus the host's /run/lock: its integration tests then take
 # the host's /run/lock/stg-integ.lock and never run at the same time as
-# another `make check` on this machine (the stg-* names are fixed). A
+# another `make check` on this machine (the stg-* names are fixed), for
+# which they wait up to STG_LOCK_WAIT seconds (default here 3600). A
 # policy-rc.d keeps packages from starting daemons: the chroot shares the
 # host's network. Everything is unmounted and removed on exit, also on
-# failure (FRESH_KEEP=1 keeps the root). Prints a time per step and the
-# last lines of `make check`; exits non-zero when a step fails.
+# failure (FRESH_KEEP=1 keeps the root; the log stays). Prints a time per
+# step and the suites' lines of `make check`; exits non-zero when a step
+# fails.
 #
 # Environment: FRESH_MIRROR (default: the first Debian URI in
 # /etc/apt/sources.list*), FRESH_DIR (default /var/tmp/stg-fresh.XXXXXX,
@@ -34,7 +36,8 @@ commit=$(git -C "$top" rev-parse HEAD) || { echo "check-fresh: $top is not a git
 sh "$top/.ci/install-deps" debootstrap || exit 1
 root=${FRESH_DIR:-$(mktemp -d /var/tmp/stg-fresh.XXXXXX)}
 log=${FRESH_LOG:-$root.log}
-mkdir -p "$root" || exit 1
+# mktemp made it 0700: as the root's "/", it must let the postfix user through.
+mkdir -p "$root" && chmod 755 "$root" || exit 1
 : >"$log"
 mounts=""   # what we mounted, innermost last
 
@@ -77,7 +80,8 @@ step() {
 # in_root COMMAND: a login-like clean environment inside the root.
 in_root() {
 	chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-	    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c "$1"
+	    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	    STG_LOCK_WAIT="${STG_LOCK_WAIT:-3600}" /bin/sh -c "$1"
 }
 # The root is a mount point of its own: `ip netns exec` makes "/" a slave
 # mount in its new mount namespace, which fails on a plain folder.

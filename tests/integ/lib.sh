@@ -29,7 +29,7 @@ STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
 if [ -z "${STG_LOCK_HELD:-}" ]; then     # run.sh holds it for the whole run
 	mkdir -p "$(dirname "$STG_LOCK")"    # a minimal root may lack /run/lock
 	exec 9>"$STG_LOCK"
-	if ! flock -w 900 9; then
+	if ! flock -w "${STG_LOCK_WAIT:-900}" 9; then
 		echo "[$(basename "$0" .sh)] another integration run holds $STG_LOCK"
 		exit 1
 	fi

@@ -30,12 +30,13 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 # One run at a time on a machine: the topology's namespace names are fixed.
-# The tests see STG_LOCK_HELD and do not lock again.
+# The tests see STG_LOCK_HELD and do not lock again. STG_LOCK_WAIT: seconds
+# to wait for another run (default 900).
 STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
 export STG_LOCK
 mkdir -p "$(dirname "$STG_LOCK")"    # a minimal root (container, chroot) may lack /run/lock
 exec 9>"$STG_LOCK"
-if ! flock -w 900 9; then
+if ! flock -w "${STG_LOCK_WAIT:-900}" 9; then
 	echo "integ: another integration run holds $STG_LOCK"
 	echo "0 passed, 1 failed"
 	exit 1
