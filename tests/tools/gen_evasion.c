@@ -8,11 +8,14 @@
  * small imperative API (open, say, raw segments at any sequence number,
  * IPv4/IPv6 fragments, bad checksums, urgent pointers, FIN) over the
  * capture writer capw.h (the one gen_fixtures.c uses: same clock,
- * checksums, Ethernet framing); like it, the output is byte-identical on
- * every run: times start at 2026-11-28 12:00:00 UTC, ISNs and ports derive from
- * the case name and the session number. tests/run-evasion.sh compares the
- * output with the committed captures tests/evasion/<case>.pcap and replays
- * each against
+ * checksums, Ethernet framing). Two shapes recur and have a helper:
+ * forged_then_real() (a forged segment -- any flags, TTL, TCP options,
+ * wrong checksum, sequence -- ahead of the real EHLO reply) and one_reply()
+ * (the reply in one shaped segment). Like gen_fixtures, the output is
+ * byte-identical on every run: times start at 2026-11-28 12:00:00 UTC,
+ * ISNs and ports derive from the case name and the session number.
+ * tests/run-evasion.sh compares the output with the committed captures
+ * tests/evasion/<case>.pcap and replays each against
  * tests/evasion/<case>.expect ("signature action" per alert, sorted).
  *
  * Servers (tests/evasion/evasion.conf): 203.0.113.0/25 enforce,
@@ -168,19 +171,27 @@ open_conn(struct gen *g, struct capw_conn *c, int af, const char *cli, const cha
 	}
 }
 
-/* Send text in order (MSS-sized segments) and let the peer ack it. */
+/* Send n bytes from `from` in order (MSS-sized segments), at once, and let
+ * the peer ack them. */
 static void
-say_n(struct gen *g, struct capw_conn *c, int from, const void *text, size_t n)
+send_n(struct gen *g, struct capw_conn *c, int from, const void *text, size_t n)
 {
 	const uint8_t *p = text;
 
-	g->w.ts_us += GEN_STEP_GAP_US;
 	for (size_t off = 0; off < n; off += GEN_MSS) {
 		size_t k = n - off < GEN_MSS ? n - off : GEN_MSS;
 		seg(g, c, from, c->e[from].nxt + (uint32_t)off, p + off, k, NULL);
 	}
 	c->e[from].nxt += (uint32_t)n;
 	ack(g, c, !from);
+}
+
+/* The same after a dialogue step's pause. */
+static void
+say_n(struct gen *g, struct capw_conn *c, int from, const void *text, size_t n)
+{
+	g->w.ts_us += GEN_STEP_GAP_US;
+	send_n(g, c, from, text, n);
 }
 
 static void
@@ -294,6 +305,49 @@ cli4(struct gen *g)
 	static char a[32];
 	snprintf(a, sizeof a, "198.51.%u.%u", 100 + g->nsess / 250, 1 + g->nsess % 250);
 	return a;
+}
+
+/*
+ * Insertion: on a new session to srv, after banner and EHLO, a forged
+ * segment from the server -- the bytes `forged` (NULL: none) `ahead` bytes
+ * past its next sequence number, shaped by o (flags, a wrong checksum,
+ * TTL, TCP options, another ack) -- then the real EHLO reply, at once or
+ * (pause) after a step's pause; then the session goes on in plaintext
+ * (stripped) or into TLS. What the receiving MTA would drop must not count.
+ */
+static void
+forged_then_real(struct gen *g, const char *srv, const char *forged, uint32_t ahead,
+    const struct segopt *o, const char *real, int pause, int stripped)
+{
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), srv, 1);
+	greet(g, &c);
+	g->w.ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt + ahead, forged, forged ? strlen(forged) : 0, o);
+	if (pause)
+		say(g, &c, S, real);
+	else
+		send_n(g, &c, S, real, strlen(real));
+	finish(g, &c, stripped);
+}
+
+/* On a new session to srv, after banner and EHLO: the EHLO reply (n bytes
+ * of text) in one segment shaped by o, which the client acknowledges;
+ * then the session goes on in plaintext (stripped) or into TLS. */
+static void
+one_reply(struct gen *g, const char *srv, const void *text, size_t n,
+    const struct segopt *o, int stripped)
+{
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), srv, 1);
+	greet(g, &c);
+	g->w.ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, text, n, o);
+	c.e[S].nxt += (uint32_t)n;
+	ack(g, &c, C);
+	finish(g, &c, stripped);
 }
 
 /* ------------------------------------------------------------------ */
@@ -491,16 +545,9 @@ static void
 c_urgent_reply(struct gen *g)
 {
 	static const char r[] = "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXXY\r\n250 8BITMIME\r\n";
-	struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 49 };
-	struct capw_conn c;
+	static const struct segopt o = { .flags = TH_ACK | TH_PSH | TH_URG, .urg = 49 };
 
-	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
-	greet(g, &c);
-	g->w.ts_us += GEN_STEP_GAP_US;
-	seg(g, &c, S, c.e[S].nxt, r, sizeof r - 1, &o);
-	c.e[S].nxt += sizeof r - 1;
-	ack(g, &c, C);
-	finish(g, &c, 1);
+	one_reply(g, SRV_ENFORCE, r, sizeof r - 1, &o, 1);
 }
 
 /* Urgent pointer inside a clean STARTTLS command: the MTA reads "STARTTLS"
@@ -528,17 +575,10 @@ c_urgent_cmd(struct gen *g)
 static void
 c_frag4(struct gen *g)
 {
-	struct capw_conn c;
-
 	for (int rev = 0; rev < 2; rev++) {
 		struct segopt o = { .frag = 24, .frag_order = rev };
-		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
-		greet(g, &c);
-		g->w.ts_us += GEN_STEP_GAP_US;
-		seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &o);
-		c.e[S].nxt += 64;
-		ack(g, &c, C);
-		finish(g, &c, 1);
+
+		one_reply(g, SRV_ENFORCE, T_REPLY_X, 64, &o, 1);
 	}
 }
 
@@ -735,17 +775,9 @@ c_pipelined_10k(struct gen *g)
 static void
 c_bad_csum(struct gen *g)
 {
-	struct segopt bad = { .bad_csum = 1 };
-	struct capw_conn c;
+	static const struct segopt bad = { .bad_csum = 1 };
 
-	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
-	greet(g, &c);
-	g->w.ts_us += GEN_STEP_GAP_US;
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, &bad);
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, NULL);
-	c.e[S].nxt += 64;
-	ack(g, &c, C);
-	finish(g, &c, 1);
+	forged_then_real(g, SRV_TESTING, T_REPLY_S, 0, &bad, T_REPLY_X, 0, 1);
 }
 
 /* Bad checksum the other way: a forged stripped reply (bad checksum) ahead
@@ -753,17 +785,9 @@ c_bad_csum(struct gen *g)
 static void
 c_bad_csum_false_positive(struct gen *g)
 {
-	struct segopt bad = { .bad_csum = 1 };
-	struct capw_conn c;
+	static const struct segopt bad = { .bad_csum = 1 };
 
-	open_conn(g, &c, 4, cli4(g), SRV_TESTING, 1);
-	greet(g, &c);
-	g->w.ts_us += GEN_STEP_GAP_US;
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_X, 64, &bad);
-	seg(g, &c, S, c.e[S].nxt, T_REPLY_S, 64, NULL);
-	c.e[S].nxt += 64;
-	ack(g, &c, C);
-	finish(g, &c, 0);
+	forged_then_real(g, SRV_TESTING, T_REPLY_X, 0, &bad, T_REPLY_S, 0, 0);
 }
 
 /* A RST with a bad checksum, and one far outside the window, before the
@@ -772,17 +796,11 @@ c_bad_csum_false_positive(struct gen *g)
 static void
 c_bogus_rst(struct gen *g)
 {
-	struct capw_conn c;
+	static const struct segopt bad_csum = { .flags = TH_RST | TH_ACK, .bad_csum = 1 };
+	static const struct segopt rst = { .flags = TH_RST | TH_ACK };
 
-	for (int kind = 0; kind < 2; kind++) {
-		struct segopt rst = { .flags = TH_RST | TH_ACK, .bad_csum = kind == 0 };
-		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
-		greet(g, &c);
-		g->w.ts_us += GEN_STEP_GAP_US;
-		seg(g, &c, S, c.e[S].nxt + (kind ? 3000000u : 0), NULL, 0, &rst);
-		say(g, &c, S, T_REPLY_X);
-		finish(g, &c, 1);
-	}
+	forged_then_real(g, SRV_ENFORCE, NULL, 0, &bad_csum, T_REPLY_X, 1, 1);
+	forged_then_real(g, SRV_ENFORCE, NULL, 3000000u, &rst, T_REPLY_X, 1, 1);
 }
 
 /* Out-of-window data: a forged clean reply 3 000 000 bytes ahead (far past
@@ -790,14 +808,7 @@ c_bogus_rst(struct gen *g)
 static void
 c_out_of_window(struct gen *g)
 {
-	struct capw_conn c;
-
-	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
-	greet(g, &c);
-	g->w.ts_us += GEN_STEP_GAP_US;
-	seg(g, &c, S, c.e[S].nxt + 3000000u, T_REPLY_S, 64, NULL);
-	say(g, &c, S, T_REPLY_X);
-	finish(g, &c, 1);
+	forged_then_real(g, SRV_ENFORCE, T_REPLY_S, 3000000u, NULL, T_REPLY_X, 1, 1);
 }
 
 struct ecase {
