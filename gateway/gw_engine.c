@@ -1117,11 +1117,3 @@ gw_engine_get_stats(const struct gw_engine *e, struct gw_stats *st)
 		st->hs_exhausted = hs.exhausted;
 	}
 }
-
-const char *
-gw_verdict_name(enum gw_verdict v)
-{
-	static const char *const names[GW_V_COUNT] = { "accept", "bypass", "drop", "block" };
-
-	return (unsigned)v < GW_V_COUNT ? names[v] : "?";
-}

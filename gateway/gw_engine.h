@@ -110,6 +110,5 @@ void gw_engine_flush(struct gw_engine *e, uint64_t now_us);
 
 void gw_engine_get_stats(const struct gw_engine *e, struct gw_stats *st);
 
-const char *gw_verdict_name(enum gw_verdict v);
 
 #endif

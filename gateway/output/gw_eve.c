@@ -477,10 +477,6 @@ eve_flow_tls(struct eve *ev, uint64_t ts_us, const struct flow *f,
 static const char *const decode_names[] = {
 	"ok", "not_tcp", "fragment", "truncated", "malformed", "unsupported_link", "udp",
 };
-/* Stable names of enum gw_verdict values, as stats keys. */
-static const char *const verdict_names[GW_V_COUNT] = {
-	"accept", "bypass", "drop", "block",
-};
 
 void
 eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
@@ -507,7 +503,7 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	jb_printf(&b, ",\"not_monitored\":%llu,\"midstream\":%llu,\"verdicts\":{",
 	    (unsigned long long)st->not_monitored, (unsigned long long)st->midstream);
 	for (i = 0; i < GW_V_COUNT; i++)
-		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", verdict_names[i],
+		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", gw_verdict_names[i],
 		    (unsigned long long)st->verdicts[i]);
 	jb_raw(&b, "},\"findings\":{", 14);
 	for (i = 0; i < SIG_COUNT; i++)

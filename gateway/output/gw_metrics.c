@@ -105,7 +105,6 @@ proc_queues(FILE *fp)
 static void
 body(FILE *fp, const struct gw_metrics_in *in)
 {
-	static const char *const verdicts[GW_V_COUNT] = { "accept", "bypass", "drop", "block" };
 	static const char *const decode[] = { "ok", "not_tcp", "fragment", "truncated",
 	    "malformed", "unsupported_link", "udp" };
 	static const char *const tlsv[5] = { "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
@@ -137,7 +136,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	family(fp, "verdicts_total", "counter",
 	    "Verdicts by kind: accept (keep queueing), bypass (decided, connmark set), drop, block (drop and RST).");
 	for (i = 0; i < GW_V_COUNT; i++)
-		fprintf(fp, "starttls_guard_verdicts_total{verdict=\"%s\"} %llu\n", verdicts[i],
+		fprintf(fp, "starttls_guard_verdicts_total{verdict=\"%s\"} %llu\n", gw_verdict_names[i],
 		    (unsigned long long)st->verdicts[i]);
 	family(fp, "sessions_total", "counter",
 	    "SMTP sessions summarised (EVE flow events), by flow.verdict.");

@@ -21,6 +21,10 @@ enum gw_verdict {
 	GW_V_BLOCK,        /* drop this packet and send RST to both ends */
 	GW_V_COUNT
 };
+/* Their names, as stats keys and metric labels. */
+extern const char *const gw_verdict_names[GW_V_COUNT];
+/* The name of v, "?" when out of range. */
+const char *gw_verdict_name(enum gw_verdict v);
 
 /* Sessions summarised (EVE flow events) by their flow.verdict; a verdict
  * name not listed here counts as "other" (gw_session_names). */
