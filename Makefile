@@ -158,7 +158,7 @@ check-run: all
 
 # The README's quick start on a bare Debian 12 (debootstrap minbase, a
 # clone of HEAD with nothing beside it, `make demo` and `make check` in a
-# chroot): root, the Debian mirror and about half an hour.
+# chroot): root, the Debian mirror and about 11 minutes (README).
 check-fresh:
 	$(Q)sh tests/check-fresh.sh
 

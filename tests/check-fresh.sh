@@ -112,6 +112,7 @@ step "git clone" in_root "mkdir -p /src && git clone -q /tmp/stg.bundle /src/sta
 step "make demo" in_root "cd /src/starttls-guard && make demo"
 step "make check" in_root "cd /src/starttls-guard && make check"
 echo "== make check summary"
-sed -n '/^=== [a-z-]*: /p; /^skipped:/p; /^failed:/p; /^[0-9]* passed, [0-9]* failed$/p' "$log" | tail -n 25
+sed -n '/^=== [a-z-]*: /p; /^skipped:/p; /^failed:/p' "$log"
+grep '^[0-9]* passed, [0-9]* failed$' "$log" | tail -n 1
 echo "== times (2 cores here: $(nproc))"
 printf '%s' "$times"
