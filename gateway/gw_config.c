@@ -657,7 +657,7 @@ ld_sources(struct ld *l, const config_setting_t *s)
 	}
 	for (size_t i = 0; i < w.n; i++)
 		ld_warn(l, s, "%s", w.msg[i]);
-	for (int src = 0; src < 5; src++)
+	for (int src = 0; src < POL_SRC_COUNT; src++)
 		c->n_domains[src] = pol_domain_count_src(dom, (enum pol_source)src);
 	c->sts_expires = sts_earliest_expiry(dom);
 	if (pol_set_domains(c->pol, dom) == -1)

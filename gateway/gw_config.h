@@ -69,7 +69,7 @@ struct gw_config {
 	char     mta_sts_dir[GW_PATH_MAX]; /* cached MTA-STS policies, <domain>.txt, "" = none */
 	char     ca_file[GW_PATH_MAX];     /* trust anchors for certificate checks */
 	char     pins_file[GW_PATH_MAX];   /* learned pins, "" = kept in memory only */
-	size_t   n_domains[5];             /* domain policies loaded, by enum pol_source */
+	size_t   n_domains[POL_SRC_COUNT];             /* domain policies loaded, by enum pol_source */
 	/* diagnostics of the load, for -t and the daemon's log */
 	unsigned nwarn;                 /* warnings raised (may exceed GW_CONFIG_WARN_MAX) */
 	char     warn[GW_CONFIG_WARN_MAX][GW_CONFIG_WARN_LEN]; /* "file:line: setting 'x' ignored" */

@@ -306,7 +306,7 @@ flow_resolve(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 	if ((f->pol_source == POL_SRC_DEFAULT || f->pol_source == POL_SRC_PIN) &&
 	    f->mode != POL_MODE_ENFORCE && pol_has_domains(e->pol))
 		f->smtp.flags |= SMTP_F_DEFER;
-	e->st.policy_by[f->pol_source < 5 ? f->pol_source : 0]++;
+	e->st.policy_by[f->pol_source < POL_SRC_COUNT ? f->pol_source : 0]++;
 }
 
 /* Once the greeting is in: a server calling itself by an MX name that a

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -424,6 +426,7 @@ gw_x509_result_name(enum gw_x509_result r)
 	case GW_X509_HOST_MISMATCH: return "host_mismatch";
 	case GW_X509_INVALID:       return "invalid";
 	case GW_X509_PARSE_ERROR:   return "parse_error";
+	case GW_X509_TLSA_MISMATCH: return "tlsa_mismatch";
 	}
 	return "invalid";
 }
@@ -436,10 +439,171 @@ gw_x509_tlsrpt(enum gw_x509_result r)
 	case GW_X509_EXPIRED:       return "certificate-expired";
 	case GW_X509_NOT_TRUSTED:   return "certificate-not-trusted";
 	case GW_X509_HOST_MISMATCH: return "certificate-host-mismatch";
+	case GW_X509_TLSA_MISMATCH: return "tlsa-invalid";
 	case GW_X509_NOT_YET_VALID: /* RFC 8460 has no type of its own for it */
 	case GW_X509_INVALID:
 	case GW_X509_PARSE_ERROR:
 		return "validation-failure";
 	}
 	return "validation-failure";
+}
+
+/* ---- DANE (RFC 7672) ---- */
+
+/* One SSL_CTX with DANE enabled, made once and shared: it only hands
+ * SSL objects their DANE digests (SHA2-256/512) and an empty X509 store,
+ * so PKIX trust anchors never count. */
+static SSL_CTX *dane_ctx;
+static pthread_once_t dane_once = PTHREAD_ONCE_INIT;
+
+static void
+dane_init(void)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+
+	if (c != NULL && SSL_CTX_dane_enable(c) <= 0) {
+		SSL_CTX_free(c);
+		c = NULL;
+	}
+	dane_ctx = c;
+	ERR_clear_error();
+}
+
+/* Parse chain[0..n) into certs (n <= GW_X509_CHAIN_MAX); the count parsed
+ * is in *ncert even on failure. 0, or -1 with info->reason. */
+static int
+parse_chain(const struct gw_x509_der *chain, size_t n, X509 **certs, size_t *ncert,
+    struct gw_x509_info *info)
+{
+	for (*ncert = 0; *ncert < n; (*ncert)++) {
+		const unsigned char *p = chain[*ncert].der;
+
+		if (chain[*ncert].len > LONG_MAX ||
+		    (certs[*ncert] = d2i_X509(NULL, &p, (long)chain[*ncert].len)) == NULL ||
+		    p != chain[*ncert].der + chain[*ncert].len) {
+			fmt(info->reason, "certificate %zu of the chain is not valid DER", *ncert);
+			if (certs[*ncert] != NULL)
+				(*ncert)++;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The leaf's facts for the flow event. */
+static void
+leaf_info(X509 *leaf, struct gw_x509_info *info)
+{
+	name_line(X509_get_subject_name(leaf), info->subject, sizeof(info->subject));
+	name_line(X509_get_issuer_name(leaf), info->issuer, sizeof(info->issuer));
+	time_line(X509_get0_notBefore(leaf), info->not_before);
+	time_line(X509_get0_notAfter(leaf), info->not_after);
+	info->self_signed = X509_check_issued(leaf, leaf) == X509_V_OK;
+}
+
+enum gw_x509_result
+gw_x509_dane_check(const struct gw_x509_der *chain, size_t n, time_t at, const char *mx_host,
+    const struct pol_tlsa *tlsa, size_t ntlsa, struct gw_x509_info *info, size_t *usable)
+{
+	X509 *certs[GW_X509_CHAIN_MAX] = { NULL };
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	size_t ncert = 0, nuse = 0;
+	enum gw_x509_result r = GW_X509_OK;
+	char host[POL_NAME_BUF], err[8];
+
+	memset(info, 0, sizeof(*info));
+	info->depth = -1;
+	if (usable != NULL)
+		*usable = 0;
+	if (n > GW_X509_CHAIN_MAX)
+		n = GW_X509_CHAIN_MAX;
+	if (n == 0) {
+		fmt(info->reason, "no certificate");
+		return info->result = GW_X509_PARSE_ERROR;
+	}
+	if (parse_chain(chain, n, certs, &ncert, info) == -1) {
+		r = GW_X509_PARSE_ERROR;
+		goto out;
+	}
+	leaf_info(certs[0], info);
+	pthread_once(&dane_once, dane_init);
+	if (dane_ctx == NULL || (ssl = SSL_new(dane_ctx)) == NULL)
+		goto oom;
+	/* The TLSA base domain: the MX host; DANE-TA checks the leaf's names
+	 * against it. Without one only DANE-EE records can match. */
+	if (mx_host == NULL ||
+	    pol_name_norm(mx_host, strlen(mx_host), host, sizeof(host), err, sizeof(err)) < 0)
+		snprintf(host, sizeof(host), "invalid.");
+	if (SSL_dane_enable(ssl, host) <= 0)
+		goto oom;
+	/* RFC 7672 3.1.1: DANE-EE ignores the names (and, in OpenSSL, the dates). */
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < ntlsa; i++) {
+		if (!pol_tlsa_usable(&tlsa[i]))
+			continue;
+		if (SSL_dane_tlsa_add(ssl, tlsa[i].usage, tlsa[i].selector, tlsa[i].mtype,
+		    tlsa[i].data, tlsa[i].len) > 0)
+			nuse++;
+		ERR_clear_error();
+	}
+	if (usable != NULL)
+		*usable = nuse;
+	if (nuse == 0) {
+		fmt(info->reason, "no usable TLSA record: TLS required, not authenticated (RFC 7672 2.2)");
+		goto out;
+	}
+	if ((untrusted = sk_X509_new_null()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+		goto oom;
+	for (size_t i = 1; i < ncert; i++)
+		if (!sk_X509_push(untrusted, certs[i]))
+			goto oom;
+	/* What ssl_verify_cert_chain() does for a DANE client, on our chain. */
+	if (!X509_STORE_CTX_init(ctx, SSL_CTX_get_cert_store(dane_ctx), certs[0], untrusted) ||
+	    !X509_STORE_CTX_set_default(ctx, "ssl_server") ||
+	    !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(ctx), SSL_get0_param(ssl)))
+		goto oom;
+	X509_STORE_CTX_set0_dane(ctx, SSL_get0_dane(ssl));
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+	if (X509_verify_cert(ctx) == 1) {
+		uint8_t u = 0, s = 0, m = 0;
+		const unsigned char *d = NULL;
+		size_t dl = 0;
+		int depth;
+
+		SSL_set_verify_result(ssl, X509_V_OK);
+		depth = SSL_get0_dane_tlsa(ssl, &u, &s, &m, &d, &dl);
+		fmt(info->matched, "TLSA %u %u %u at depth %d", u, s, m, depth);
+		goto out;
+	}
+	info->verify_error = X509_STORE_CTX_get_error(ctx);
+	info->depth = X509_STORE_CTX_get_error_depth(ctx);
+	switch (info->verify_error) {
+	case X509_V_ERR_DANE_NO_MATCH:
+		r = GW_X509_TLSA_MISMATCH;
+		fmt(info->reason, "no TLSA record of %.100s matches the certificate chain", host);
+		break;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		r = GW_X509_HOST_MISMATCH;
+		fmt(info->reason, "DANE-TA matched, but no certificate name matches %.100s", host);
+		break;
+	default:
+		r = map_verify_error(info->verify_error);
+		fmt(info->reason, "DANE-TA chain: %s (depth %d)",
+		    X509_verify_cert_error_string(info->verify_error), info->depth);
+		break;
+	}
+	goto out;
+oom:
+	fmt(info->reason, "out of memory");
+	r = GW_X509_INVALID;
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	SSL_free(ssl);
+	for (size_t i = 0; i < ncert; i++)
+		X509_free(certs[i]);
+	ERR_clear_error();
+	return info->result = r;
 }

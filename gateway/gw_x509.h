@@ -8,6 +8,11 @@
  * pointer, like struct pol). gw_x509_check() allocates OpenSSL objects for
  * the duration of the call and frees them; it never logs: the caller turns
  * the result into a finding (tls_cert_invalid) and the flow event.
+ *
+ * DANE (RFC 7672): gw_x509_dane_check() matches a chain against the TLSA
+ * records of the MX host with OpenSSL's own DANE code (the verification a
+ * DANE-enabled SSL client runs, on a chain read off the wire): no PKIX
+ * trust anchors are involved.
  */
 #ifndef GATEWAY_GW_X509_H
 #define GATEWAY_GW_X509_H
@@ -15,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "../policy/pol_dane.h"
 
 /* Debian/Ubuntu's bundle; policy.ca_file's default. */
 #define GW_X509_CA_DEFAULT "/etc/ssl/certs/ca-certificates.crt"
@@ -35,8 +42,10 @@ enum gw_x509_result {
 	GW_X509_NOT_TRUSTED,     /* self-signed, unknown CA, incomplete chain, bad signature */
 	GW_X509_HOST_MISMATCH,   /* no SAN dNSName (or CN without SAN) matches the MX host/patterns */
 	GW_X509_INVALID,         /* other verification failure (CA flags, purpose, key too weak) */
-	GW_X509_PARSE_ERROR      /* no certificate, or DER that does not parse */
+	GW_X509_PARSE_ERROR,     /* no certificate, or DER that does not parse */
+	GW_X509_TLSA_MISMATCH    /* DANE: no usable TLSA record matches the chain */
 };
+
 
 /* One DER certificate (the same shape as inspect/tls_hs.h's tls_cert_ref). */
 struct gw_x509_der {
@@ -91,11 +100,35 @@ enum gw_x509_result gw_x509_check(const struct gw_x509_store *st,
     const char *mx_host, const char *const *patterns, size_t npatterns,
     struct gw_x509_info *info);
 
+/*
+ * DANE check (RFC 7672 3.1) of chain[0..n) (leaf first, as the server sent
+ * it) against the TLSA records of mx_host, at time at:
+ *   - DANE-EE(3): the leaf's certificate or key matches; names and dates
+ *     are ignored (3.1.1);
+ *   - DANE-TA(2): a certificate or key of the chain matches and the chain
+ *     from the leaf up to it verifies: signatures, dates, and the leaf's
+ *     names against mx_host (3.1.2, RFC 6125 without partial wildcards);
+ *   - records pol_tlsa_usable() refuses (PKIX-TA(0), PKIX-EE(1), unknown
+ *     selectors and matching types, digests of the wrong length; RFC 7672
+ *     3.1.3) are skipped.
+ * mx_host is the TLSA base domain (the MX host name; needed for DANE-TA).
+ * With no usable record there is nothing to authenticate against: GW_X509_OK
+ * with info->reason saying so and *usable = 0 (RFC 7672 2.2: TLS is still
+ * required, unauthenticated). On a match info->matched is "TLSA U S M at
+ * depth D". A chain no record matches is GW_X509_TLSA_MISMATCH; a DANE-TA
+ * match with a bad name, date or signature gets that result
+ * (GW_X509_HOST_MISMATCH, GW_X509_EXPIRED, ...). usable may be NULL.
+ */
+enum gw_x509_result gw_x509_dane_check(const struct gw_x509_der *chain, size_t n,
+    time_t at, const char *mx_host, const struct pol_tlsa *tlsa, size_t ntlsa,
+    struct gw_x509_info *info, size_t *usable);
+
 /* "ok", "expired", "not_yet_valid", "not_trusted", "host_mismatch",
- * "invalid", "parse_error". */
+ * "invalid", "parse_error", "tlsa_mismatch". */
 const char *gw_x509_result_name(enum gw_x509_result r);
 /* RFC 8460 4.3 result type: "certificate-expired", "certificate-not-trusted",
- * "certificate-host-mismatch", "validation-failure"; NULL for ok. */
+ * "certificate-host-mismatch", "tlsa-invalid", "validation-failure"; NULL
+ * for ok. */
 const char *gw_x509_tlsrpt(enum gw_x509_result r);
 
 /* Does the certificate name (maybe "*.x") match host? RFC 6125 6.4.3 as

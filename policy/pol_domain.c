@@ -216,9 +216,10 @@ pd_src_rank(enum pol_source s)
 {
 	switch (s) {
 	case POL_SRC_CONFIG:  return 0;
-	case POL_SRC_MTA_STS: return 1;
-	case POL_SRC_EFF:     return 2;
-	default:              return 3;
+	case POL_SRC_DANE:    return 1; /* above MTA-STS: RFC 8461 section 2 */
+	case POL_SRC_MTA_STS: return 2;
+	case POL_SRC_EFF:     return 3;
+	default:              return 4;
 	}
 }
 
@@ -231,8 +232,8 @@ pd_effective(const struct pol_domain_entry *e, int64_t now, int *stale)
 	*stale = (e->flags & POL_DOMAIN_F_STALE) != 0;
 	if (!expired)
 		return (int)e->mode;
-	if (e->source == POL_SRC_MTA_STS)
-		return -1;
+	if (e->source == POL_SRC_MTA_STS || e->source == POL_SRC_DANE)
+		return -1; /* past max_age / the DNS TTL: not known any more */
 	if (e->source == POL_SRC_EFF && e->mode == POL_MODE_ENFORCE &&
 	    !(e->flags & POL_DOMAIN_F_KEEP_ENFORCE)) {
 		*stale = 1;
@@ -312,7 +313,7 @@ pol_domain_add(struct pol_domain *t, const struct pol_domain_entry *e,
 	uint32_t idx, hash, i;
 
 	if (e->source != POL_SRC_CONFIG && e->source != POL_SRC_MTA_STS &&
-	    e->source != POL_SRC_EFF) {
+	    e->source != POL_SRC_EFF && e->source != POL_SRC_DANE) {
 		snprintf(err, errlen, "domain policy with an unknown source %d", (int)e->source);
 		return -1;
 	}

@@ -1,11 +1,11 @@
 /*
  * pol_domain.h - the domain policy table: recipient domain -> mode + MX patterns.
  *
- * Entries come from three sources (config rules, MTA-STS cache files, the
+ * Entries come from four sources (config rules, DANE answers, MTA-STS cache files, the
  * EFF list); the table is filled once at load time (pol_domain_add copies
  * everything it is given) and then only read, so engine threads may share
  * it. Lookups are hash-based, never allocate, log, read the clock or touch
- * files: the caller passes `now`. Precedence (DESIGN.md "Policy"): config ->
+ * files: the caller passes `now`. Precedence (DESIGN.md "Policy"): config -> DANE ->
  * MTA-STS -> EFF; for an MX name, within one source an exact pattern beats a
  * wildcard. The caller serialises adds against lookups (build, then share).
  */
@@ -62,7 +62,7 @@ struct pol_domain_entry {
 	const char *domain;        /* recipient domain ("example.net"), normalised in the table */
 	enum pol_mode mode;        /* mode in force (after any lowering at load) */
 	enum pol_mode listed_mode; /* mode as the source wrote it (set by pol_domain_add: enforce if STALE, else mode) */
-	enum pol_source source;    /* POL_SRC_CONFIG, POL_SRC_MTA_STS or POL_SRC_EFF */
+	enum pol_source source;    /* POL_SRC_CONFIG, _DANE, _MTA_STS or _EFF */
 	uint16_t min_tls;          /* POL_TLS_*, 0 = the caller's default applies */
 	uint8_t  flags;            /* POL_DOMAIN_F_* */
 	int64_t  expires;          /* epoch s after which the source is stale, 0 = never */
@@ -106,7 +106,7 @@ int pol_domain_add(struct pol_domain *t, const struct pol_domain_entry *e,
 /*
  * Policy for a recipient domain (exact match after normalisation: a policy
  * for "example.net" says nothing about "lists.example.net"). When several
- * sources define it, the first by precedence (config, MTA-STS, EFF) that is
+ * sources define it, the first by precedence (config, DANE, MTA-STS, EFF) that is
  * usable at `now` wins. Returns 1 and fills hit, or 0 (hit zeroed).
  */
 int pol_domain_find(const struct pol_domain *t, const char *domain,
@@ -118,7 +118,7 @@ int pol_domain_find_src(const struct pol_domain *t, const char *domain,
 
 /*
  * Which domain policy lists a pattern matching this MX host name? When
- * several do, the winner is chosen by: source precedence (config, MTA-STS,
+ * several do, the winner is chosen by: source precedence (config, DANE, MTA-STS,
  * EFF), then an exact pattern before a wildcard, then the stricter
  * effective mode, then the entry added first. Returns 1 and fills hit, or 0.
  */

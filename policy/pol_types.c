@@ -49,6 +49,7 @@ pol_source_name(enum pol_source s)
 	case POL_SRC_MTA_STS: return "mta-sts";
 	case POL_SRC_EFF:     return "eff";
 	case POL_SRC_PIN:     return "pin";
+	case POL_SRC_DANE:    return "dane";
 	}
 	return "unknown";
 }

@@ -24,8 +24,12 @@ enum pol_source {
 	POL_SRC_CONFIG,
 	POL_SRC_MTA_STS,
 	POL_SRC_EFF,
-	POL_SRC_PIN
+	POL_SRC_PIN,
+	POL_SRC_DANE      /* secure TLSA records for the MX (RFC 7672) */
 };
+
+/* Sources counted per flow (enum pol_source values). */
+#define POL_SRC_COUNT 6
 
 /* TLS versions as the wire's minor number: 1.0 = 0x0301 ... 1.3 = 0x0304. */
 #define POL_TLS_1_0 0x0301

@@ -528,7 +528,7 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 	    (unsigned long long)st->insert_dropped, (unsigned long long)st->ttl_raised);
 	jb_printf(&b, ",\"dns_answers\":%llu,\"pins_learned\":%llu,\"policy\":{",
 	    (unsigned long long)st->dns_answers, (unsigned long long)st->pins_learned);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < POL_SRC_COUNT; i++)
 		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", pol_source_name((enum pol_source)i),
 		    (unsigned long long)st->policy_by[i]);
 	jb_raw(&b, "}", 1);

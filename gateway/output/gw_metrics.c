@@ -179,7 +179,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	fprintf(fp, "starttls_guard_flow_decisions_total{decision=\"lost\"} %llu\n",
 	    (unsigned long long)st->flows_lost);
 	family(fp, "flows_by_policy_source_total", "counter", "Inspected flows by the source of their policy.");
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < POL_SRC_COUNT; i++)
 		fprintf(fp, "starttls_guard_flows_by_policy_source_total{source=\"%s\"} %llu\n",
 		    pol_source_name((enum pol_source)i), (unsigned long long)st->policy_by[i]);
 	family(fp, "tls_sessions_total", "counter", "Decided TLS sessions by negotiated version.");

@@ -13,6 +13,7 @@
 
 #include "../../inspect/finding.h"
 #include "../../inspect/flow.h"
+#include "../../policy/pol_types.h"
 
 enum gw_verdict {
 	GW_V_ACCEPT = 0,   /* pass; keep queueing the connection */
@@ -60,7 +61,7 @@ struct gw_stats {
 	uint64_t certs_checked;           /* server certificates checked */
 	uint64_t hs_exhausted;            /* handshakes followed without their messages (no buffer) */
 	uint64_t pins_learned;            /* TLS sessions that (re)pinned their server */
-	uint64_t policy_by[5];            /* flows by the source of their policy (enum pol_source) */
+	uint64_t policy_by[POL_SRC_COUNT];            /* flows by the source of their policy (enum pol_source) */
 	uint64_t sessions[GW_S_COUNT];    /* flow events by verdict (enum gw_session) */
 	struct flow_stats flow;
 	struct tcp_pool_stats pool;

@@ -585,6 +585,212 @@ test_samples(void **state)
 	assert_true(checked >= 6);
 }
 
+/* ---- DANE (RFC 7672 3.1) ---- */
+
+/* Certificate association data of c for selector sel and matching type mt
+ * into out (room for a certificate); returns its length. */
+static size_t
+assoc(const struct cred *c, int sel, int mt, uint8_t *out)
+{
+	unsigned char *der = NULL, *p;
+	int n;
+	unsigned int dl = 0;
+	size_t len;
+
+	if (sel == 0) {
+		n = i2d_X509(c->cert, NULL);
+		der = malloc((size_t)n);
+		p = der;
+		i2d_X509(c->cert, &p);
+	} else {
+		n = i2d_PUBKEY(X509_get0_pubkey(c->cert), NULL);
+		der = malloc((size_t)n);
+		p = der;
+		i2d_PUBKEY(X509_get0_pubkey(c->cert), &p);
+	}
+	assert_true(n > 0);
+	if (mt == 0) {
+		memcpy(out, der, (size_t)n);
+		len = (size_t)n;
+	} else {
+		assert_true(EVP_Digest(der, (size_t)n, out, &dl, mt == 1 ? EVP_sha256() : EVP_sha512(),
+		    NULL));
+		len = dl;
+	}
+	free(der);
+	return len;
+}
+
+/* A chain leaf (name, validity) <- inter <- root, sent leaf + inter. */
+struct dane_chain {
+	struct cred leaf;
+	struct gw_x509_der d[2];
+};
+
+static void
+dane_chain(struct dane_chain *c, const char *name, long from, long to)
+{
+	char san[128];
+
+	snprintf(san, sizeof(san), "DNS:%s", name);
+	c->leaf = make(name, san, from * DAY, to * DAY, &inter, 0);
+	c->d[0].der = c->leaf.der;
+	c->d[0].len = c->leaf.len;
+	c->d[1].der = inter.der;
+	c->d[1].len = inter.len;
+}
+
+/* Every usage x selector x matching type, at the leaf (EE) and at the
+ * intermediate and root-less chain top (TA); then records that match
+ * nothing, of the wrong length, and of the unusable PKIX usages. */
+static void
+test_dane_matrix(void **state)
+{
+	static uint8_t data[8192];
+	struct dane_chain c;
+	struct gw_x509_info info;
+	struct pol_tlsa t;
+	size_t usable;
+	enum gw_x509_result r;
+
+	(void)state;
+	dane_chain(&c, "mx.example.net", -30, 300);
+	for (int u = 2; u <= 3; u++)
+		for (int sel = 0; sel <= 1; sel++)
+			for (int mt = 0; mt <= 2; mt++) {
+				const struct cred *who = u == 3 ? &c.leaf : &inter;
+
+				t.usage = (uint8_t)u;
+				t.selector = (uint8_t)sel;
+				t.mtype = (uint8_t)mt;
+				t.len = (uint16_t)assoc(who, sel, mt, data);
+				t.data = data;
+				r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &t, 1, &info, &usable);
+				if (r != GW_X509_OK)
+					fail_msg("%d %d %d: %s (%s)", u, sel, mt, gw_x509_result_name(r),
+					    info.reason);
+				assert_int_equal(usable, 1);
+				char want[64];
+				snprintf(want, sizeof(want), "TLSA %d %d %d at depth %d", u, sel, mt,
+				    u == 3 ? 0 : 1);
+				assert_string_equal(info.matched, want);
+				/* another key's record: no match */
+				t.len = (uint16_t)assoc(&other_root, sel, mt, data);
+				r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &t, 1, &info, &usable);
+				assert_int_equal(r, GW_X509_TLSA_MISMATCH);
+				assert_string_equal(gw_x509_tlsrpt(r), "tlsa-invalid");
+				assert_int_equal(info.verify_error, X509_V_ERR_DANE_NO_MATCH);
+				if (mt != 0) {
+					/* one bit off a digest: no match either */
+					t.len = (uint16_t)assoc(who, sel, mt, data);
+					data[t.len / 2] ^= 1;
+					r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &t, 1,
+					    &info, &usable);
+					assert_int_equal(r, GW_X509_TLSA_MISMATCH);
+				}
+				/* PKIX usages with the right data: unusable for SMTP */
+				t.len = (uint16_t)assoc(who, sel, mt, data);
+				t.usage = (uint8_t)(u - 2);
+				r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &t, 1, &info, &usable);
+				assert_int_equal(r, GW_X509_OK);
+				assert_int_equal(usable, 0);
+				assert_non_null(strstr(info.reason, "no usable TLSA record"));
+			}
+	/* wrong lengths of the digests: unusable, so a set of only those
+	 * authenticates nothing; next to a good record they do not matter */
+	struct pol_tlsa two[2];
+	two[0].usage = 3, two[0].selector = 1, two[0].mtype = 1;
+	two[0].len = (uint16_t)assoc(&c.leaf, 1, 1, data);
+	two[0].data = data;
+	two[0].len = 31;
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", two, 1, &info, &usable);
+	assert_int_equal(r, GW_X509_OK);
+	assert_int_equal(usable, 0);
+	two[1] = two[0];
+	two[1].len = 32;
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", two, 2, &info, &usable);
+	assert_int_equal(r, GW_X509_OK);
+	assert_int_equal(usable, 1);
+	assert_string_equal(info.matched, "TLSA 3 1 1 at depth 0");
+	/* SHA-512 length 63, unknown matching type 3, selector 2, usage 4 */
+	uint8_t d64[64] = { 0 };
+	struct pol_tlsa bad[] = {
+		{ 3, 1, 2, 63, d64 }, { 3, 1, 3, 32, d64 }, { 3, 2, 1, 32, d64 }, { 4, 1, 1, 32, d64 },
+	};
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", bad, 4, &info, &usable);
+	assert_int_equal(r, GW_X509_OK);
+	assert_int_equal(usable, 0);
+	cred_free(&c.leaf);
+}
+
+/* DANE-EE ignores names and dates; DANE-TA checks both and the chain. */
+static void
+test_dane_names_dates(void **state)
+{
+	static uint8_t ee[64], ta[64];
+	struct dane_chain c;
+	struct gw_x509_info info;
+	struct pol_tlsa te = { 3, 1, 1, 0, ee }, tt = { 2, 1, 1, 0, ta };
+	enum gw_x509_result r;
+	struct cred self;
+	struct gw_x509_der sd;
+
+	(void)state;
+	tt.len = (uint16_t)assoc(&inter, 1, 1, ta);
+	/* wrong name, expired: EE still matches, TA does not */
+	dane_chain(&c, "mail.other.example", -400, -30);
+	te.len = (uint16_t)assoc(&c.leaf, 1, 1, ee);
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &te, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_OK);
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_HOST_MISMATCH);
+	r = gw_x509_dane_check(c.d, 2, T0, "mail.other.example", &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_EXPIRED);
+	assert_non_null(strstr(info.reason, "DANE-TA chain"));
+	cred_free(&c.leaf);
+	/* valid dates, wrong name: TA says host mismatch */
+	dane_chain(&c, "mail.other.example", -30, 300);
+	r = gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_HOST_MISMATCH);
+	assert_string_equal(gw_x509_tlsrpt(r), "certificate-host-mismatch");
+	r = gw_x509_dane_check(c.d, 2, T0, "mail.other.example", &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_OK);
+	/* no MX host known: TA cannot be name-checked */
+	r = gw_x509_dane_check(c.d, 2, T0, NULL, &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_HOST_MISMATCH);
+	/* TA not in the chain sent (leaf only): a digest cannot match */
+	r = gw_x509_dane_check(c.d, 1, T0, "mail.other.example", &tt, 1, &info, NULL);
+	assert_int_equal(r, GW_X509_TLSA_MISMATCH);
+	cred_free(&c.leaf);
+	/* wildcard certificate under DANE-TA: one label only */
+	dane_chain(&c, "*.example.net", -30, 300);
+	assert_int_equal(gw_x509_dane_check(c.d, 2, T0, "mx.example.net", &tt, 1, &info, NULL),
+	    GW_X509_OK);
+	assert_int_equal(gw_x509_dane_check(c.d, 2, T0, "a.mx.example.net", &tt, 1, &info, NULL),
+	    GW_X509_HOST_MISMATCH);
+	cred_free(&c.leaf);
+	/* a self-signed leaf pinned by DANE-EE (the common SMTP case) */
+	self = make("localhost", NULL, -30, 300 * DAY, NULL, 0);
+	sd.der = self.der;
+	sd.len = self.len;
+	te.len = (uint16_t)assoc(&self, 0, 2, ee);
+	te.selector = 0;
+	te.mtype = 2;
+	assert_int_equal(gw_x509_dane_check(&sd, 1, T0, "mx.example.net", &te, 1, &info, NULL),
+	    GW_X509_OK);
+	assert_int_equal(gw_x509_check(store, &sd, 1, T0, "mx.example.net", NULL, 0, &info),
+	    GW_X509_NOT_TRUSTED);
+	/* garbage DER */
+	uint8_t junk[40] = { 0x30, 0x03, 1, 2, 3 };
+	sd.der = junk;
+	sd.len = sizeof(junk);
+	assert_int_equal(gw_x509_dane_check(&sd, 1, T0, "mx.example.net", &te, 1, &info, NULL),
+	    GW_X509_PARSE_ERROR);
+	assert_int_equal(gw_x509_dane_check(&sd, 0, T0, "mx.example.net", &te, 1, &info, NULL),
+	    GW_X509_PARSE_ERROR);
+	cred_free(&self);
+}
+
 int
 main(void)
 {
@@ -597,6 +803,8 @@ main(void)
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_samples),
+		cmocka_unit_test(test_dane_matrix),
+		cmocka_unit_test(test_dane_names_dates),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
