@@ -545,6 +545,51 @@ flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
 	}
 }
 
+/* The MX host a DANE flow is talking to: the name its address was looked
+ * up as, else the SNI, else the policy's only MX host. NULL when unknown. */
+static const char *
+dane_host(const struct gw_engine *e, const struct flow *f, const struct gw_tls_facts *t,
+    char *buf, size_t len)
+{
+	const struct pol_domain_entry *de = pol_ref_entry(e->pol, f->pol_ref);
+
+	if (gw_names_get(e->names, f->key.af, &f->key.saddr, f->start_us, buf, len))
+		return buf;
+	if (t->sni[0])
+		return t->sni;
+	if (de != NULL && de->n_mx == 1)
+		return de->mx[0];
+	return NULL;
+}
+
+/* A flow under a DANE policy: match the chain against the TLSA records
+ * of its MX host (RFC 7672 3.1) instead of the PKIX trust anchors. 1 when
+ * done (t->x509 filled), 0 when the host has no TLSA records here (then
+ * the PKIX check with the policy's patterns applies as for any domain). */
+static int
+tls_dane(struct gw_engine *e, const struct flow *f, const struct tls_certs *certs,
+    struct gw_tls_facts *t)
+{
+	struct gw_x509_der chain[TLS_HS_CERTS_MAX];
+	char mx[GW_NAMES_NAME_MAX + 1];
+	const struct pol_tlsa *recs;
+	const char *host = dane_host(e, f, t, mx, sizeof(mx));
+	size_t n;
+
+	if (host == NULL || !pol_dane_lookup(pol_dane_table(e->pol), host, &recs, &n))
+		return 0;
+	for (unsigned i = 0; i < certs->n; i++) {
+		chain[i].der = certs->cert[i].der;
+		chain[i].len = certs->cert[i].len;
+	}
+	gw_x509_dane_check(chain, certs->n, (time_t)(f->start_us / 1000000), host, recs, n,
+	    &t->x509, NULL);
+	t->cert = GW_CERT_CHECKED;
+	t->dane = 1;
+	e->st.certs_checked++;
+	return 1;
+}
+
 /* Read the kept handshake messages of a session decided TLS: ClientHello
  * (SNI, versions offered), the server's last ServerHello (a HelloRetry
  * Request is followed by another), its Certificate; check the chain. */
@@ -593,6 +638,8 @@ tls_read(struct gw_engine *e, const struct flow *f, struct gw_tls_facts *t)
 		t->cert = GW_CERT_HIDDEN;
 	else if (certs.n == 0)
 		t->cert = GW_CERT_NONE;
+	else if (f->pol_source == POL_SRC_DANE && tls_dane(e, f, &certs, t))
+		;
 	else if (e->x509 == NULL)
 		t->cert = GW_CERT_UNCHECKED;
 	else {
@@ -675,7 +722,15 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 		block |= blocked;
 		e->st.findings[s]++;
 		e->st.findings_blocked[s] += blocked != 0;
-		if (e->eve)
+		if (e->eve && pm.source == POL_SRC_DANE && fd->tlsrpt == NULL &&
+		    (s == SIG_STARTTLS_DOWNGRADE || s == SIG_STARTTLS_STRIPPED ||
+		    s == SIG_STARTTLS_REJECTED)) {
+			/* RFC 8460 4.3.2: TLS was required by DANE and not had */
+			struct finding dfd = *fd;
+
+			dfd.tlsrpt = "dane-required";
+			eve_alert_finding(e->eve, ts_us, f, &dfd, blocked, &pm, tls);
+		} else if (e->eve)
 			eve_alert_finding(e->eve, ts_us, f, fd, blocked, &pm, tls);
 		if (e->evid)
 			gw_evidence_alert(e->evid, f->id, sig_name(s));

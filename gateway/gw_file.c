@@ -1,8 +1,9 @@
 /*
- * gw_file.c - read a whole small file (see gw_file.h).
+ * gw_file.c - read a whole small file, write one atomically (gw_file.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +53,55 @@ gw_read_file(const char *path, size_t max, size_t *len, struct stat *sb,
 	buf[got] = '\0';
 	*len = got;
 	return buf;
+}
+
+int
+gw_write_atomic(const char *dir, const char *name, const void *buf, size_t len,
+    char *err, size_t errlen)
+{
+	char tmp[4096], path[4096];
+	size_t off = 0;
+	int fd, dfd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* Policies are public; the gateway may read them after dropping root. */
+	if (fchmod(fd, 0644) == -1)
+		goto fail;
+	while (off < len) {
+		ssize_t w = write(fd, (const char *)buf + off, len - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
 }

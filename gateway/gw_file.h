@@ -18,4 +18,12 @@
 char *gw_read_file(const char *path, size_t max, size_t *len, struct stat *sb,
     char *err, size_t errlen);
 
+/*
+ * Write buf as dir/name atomically: a temporary file in dir, fsync, rename,
+ * fsync of dir; mode 0644 (policies are public, read after the privilege
+ * drop). A crash leaves the old file or the new one. 0, or -1 with err.
+ */
+int gw_write_atomic(const char *dir, const char *name, const void *buf, size_t len,
+    char *err, size_t errlen);
+
 #endif

@@ -25,56 +25,6 @@
 
 static int unlinkat_quiet(const char *dir, const char *name);
 
-static int
-write_atomic(const char *dir, const char *name, const void *buf, size_t len, char *err, size_t errlen)
-{
-	char tmp[GW_PATH_MAX], path[GW_PATH_MAX];
-	size_t off = 0;
-	int fd, dfd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp) ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		snprintf(err, errlen, "%s: path too long", dir);
-		return -1;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	/* Policies are public; the gateway may read them after dropping root. */
-	if (fchmod(fd, 0644) == -1)
-		goto fail;
-	while (off < len) {
-		ssize_t w = write(fd, (const char *)buf + off, len - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 int
 gw_stscache_put(const char *dir, const char *domain, const void *body, size_t len,
     const char *id, char *err, size_t errlen)
@@ -82,13 +32,13 @@ gw_stscache_put(const char *dir, const char *domain, const void *body, size_t le
 	char name[POL_NAME_BUF + 8], line[RS_STS_ID_MAX + 2];
 
 	snprintf(name, sizeof(name), "%s" POL_STS_SUFFIX, domain);
-	if (write_atomic(dir, name, body, len, err, errlen) == -1)
+	if (gw_write_atomic(dir, name, body, len, err, errlen) == -1)
 		return -1;
 	snprintf(name, sizeof(name), "%s" GW_NONE_SUFFIX, domain);
 	(void)unlinkat_quiet(dir, name);
 	snprintf(name, sizeof(name), "%s.id", domain);
 	snprintf(line, sizeof(line), "%s\n", id);
-	return write_atomic(dir, name, line, strlen(line), err, errlen);
+	return gw_write_atomic(dir, name, line, strlen(line), err, errlen);
 }
 
 int
@@ -133,7 +83,7 @@ gw_stscache_put_none(const char *dir, const char *domain, int64_t until, unsigne
 
 	snprintf(name, sizeof(name), "%s" GW_NONE_SUFFIX, domain);
 	snprintf(line, sizeof(line), "until=%" PRId64 " fails=%u\n", until, fails);
-	return write_atomic(dir, name, line, strlen(line), err, errlen);
+	return gw_write_atomic(dir, name, line, strlen(line), err, errlen);
 }
 
 int

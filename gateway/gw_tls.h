@@ -31,6 +31,7 @@ struct gw_tls_facts {
 	char     sni[TLS_HS_SNI_MAX + 1]; /* server name the client asked for, "" = none */
 	unsigned chain;                   /* certificates in the server's chain */
 	enum gw_cert_state cert;          /* what became of the certificate */
+	int      dane;                    /* the check was DANE's (TLSA records of the MX host) */
 	struct gw_x509_info x509;         /* the check's result when cert == GW_CERT_CHECKED */
 };
 

@@ -14,6 +14,7 @@
 
 #include "../inspect/smtp.h"
 #include "pol.h"
+#include "pol_dane.h"
 #include "pol_domain.h"
 
 /* One address rule. */
@@ -45,6 +46,7 @@ struct pol {
 	struct pol_domain *dom;   /* domain policies (owned), NULL = none */
 	struct pol_dref *dref;    /* every domain entry, sorted by hash */
 	size_t ndref;             /* entries in dref */
+	struct pol_dane *dane;    /* TLSA records of DANE MX hosts (owned), NULL = none */
 };
 
 struct pol *
@@ -67,6 +69,7 @@ pol_free(struct pol *p)
 	free(p->v4.r);
 	free(p->v6.r);
 	pol_domain_free(p->dom);
+	pol_dane_free(p->dane);
 	free(p->dref);
 	free(p);
 }
@@ -394,4 +397,17 @@ size_t
 pol_rule_count(const struct pol *p)
 {
 	return p == NULL ? 0 : p->v4.n + p->v6.n;
+}
+
+void
+pol_set_dane(struct pol *p, struct pol_dane *t)
+{
+	pol_dane_free(p->dane);
+	p->dane = t;
+}
+
+const struct pol_dane *
+pol_dane_table(const struct pol *p)
+{
+	return p->dane;
 }

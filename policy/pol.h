@@ -74,6 +74,13 @@ int pol_match_from_ref(const struct pol *p, uint32_t ref, int64_t now,
 struct pol_domain_entry;
 const struct pol_domain_entry *pol_ref_entry(const struct pol *p, uint32_t ref);
 
+/* Hand the DANE table (MX host -> TLSA records, pol_dane.h) to p, which
+ * owns and frees it; the domain entries of source POL_SRC_DANE go into the
+ * domain table as usual. */
+struct pol_dane;
+void pol_set_dane(struct pol *p, struct pol_dane *t);
+const struct pol_dane *pol_dane_table(const struct pol *p);
+
 /* Number of address rules (for -t summaries). */
 size_t pol_rule_count(const struct pol *p);
 

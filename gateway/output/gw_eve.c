@@ -383,6 +383,12 @@ jb_tls(struct jb *b, const struct gw_tls_facts *t)
 		jb_raw(b, ",", 1);
 		jb_str(b, "notafter", x->not_after, strnlen(x->not_after, sizeof(x->not_after)),
 		    sizeof(x->not_after));
+		if (t->dane) {
+			/* checked against the MX host's TLSA records: which one matched */
+			jb_raw(b, ",\"dane\":true,", 13);
+			jb_str(b, "tlsa", x->matched, strnlen(x->matched, sizeof(x->matched)),
+			    sizeof(x->matched));
+		}
 	} else if (t->cert == GW_CERT_HIDDEN) {
 		jb_printf(b, ",\"reason\":\"TLS 1.3 encrypts the certificate: not checked\"");
 	}
