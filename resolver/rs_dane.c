@@ -80,6 +80,34 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Does the anchor file hold a DS or DNSKEY record? libunbound reads it
+ * only at the first query and would then fail every lookup; say it now. */
+static int
+anchor_ok(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	int found = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "trust anchor %s: %s", path, strerror(errno));
+		return 0;
+	}
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		char *save = NULL;
+
+		if (line[0] == ';')
+			continue;
+		for (char *w = strtok_r(line, " \t\r\n", &save); w != NULL && !found;
+		    w = strtok_r(NULL, " \t\r\n", &save))
+			found = strcmp(w, "DS") == 0 || strcmp(w, "DNSKEY") == 0;
+	}
+	fclose(fp);
+	if (!found)
+		snprintf(err, errlen, "trust anchor %s: no DS or DNSKEY record in it", path);
+	return found;
+}
+
 struct rs_dane *
 rs_dane_new(const struct rs_dane_conf *c, rs_dane_done_fn done, void *arg, char *err,
     size_t errlen)
@@ -90,6 +118,10 @@ rs_dane_new(const struct rs_dane_conf *c, rs_dane_done_fn done, void *arg, char 
 
 	if (d == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!anchor_ok(anchor, err, errlen)) {
+		free(d);
 		return NULL;
 	}
 	d->c = *c;
