@@ -181,13 +181,16 @@ rl_verdict() {
 # replayed with CONF: its alerts as "signature action", sorted, must equal
 # <case>.expect; <case>.flows, when present, its flow verdicts
 # (rl_flows); HOOK NAME, when given, may add to why; <case>.xfail marks a
-# known bug (rl_verdict).
+# known bug (rl_verdict). DIR/<case>.conf, when present, replaces CONF for
+# that case (a policy the shared one cannot express, e.g. default enforce).
 rl_corpus() {
 	rl_need "$3"
 	rl_drift "$3" "$4" "$1" "$5"
 	for rl_expect_file in "$1"/*.expect; do
 		name=$(basename "$rl_expect_file" .expect)
-		rl_replay "$name" "$1/$name.pcap" "$2" "$4" '"\(.alert.signature) \(.alert.action)"'
+		rl_conf=$2
+		[ -f "$1/$name.conf" ] && rl_conf=$1/$name.conf
+		rl_replay "$name" "$1/$name.pcap" "$rl_conf" "$4" '"\(.alert.signature) \(.alert.action)"'
 		rl_expect "$rl_expect_file" "$4" "$name"
 		if [ -f "$1/$name.flows" ]; then
 			rl_flows "$1/$name.flows" "$4" "$name"

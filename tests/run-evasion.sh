@@ -8,7 +8,8 @@
 # 2. For each tests/evasion/<case>.expect runs BUILD_DIR/starttls-guard -c
 #    tests/evasion/evasion.conf -r <case>.pcap (exit 0 required), takes
 #    "signature action" of every alert, sorted, and diffs it against the
-#    .expect file; when <case>.flows exists, also "count verdict" of the
+#    .expect file (tests/evasion/<case>.conf, when present, replaces
+#    evasion.conf for that case); when <case>.flows exists, also "count verdict" of the
 #    flow events (an empty .flows file: no flow event at all).
 # 3. <case>.xfail (its text says why) marks a known engine bug: a failing
 #    case prints XFAIL and does not fail the run; a passing one prints

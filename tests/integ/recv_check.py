@@ -9,7 +9,10 @@ namespaces the replayed packets arrive in. Only packets captured between
 the wall-clock times T0 and T1 (seconds) count. From SENT, the "first copy"
 of every byte of every TCP direction: the bytes of the first segment (in
 sending order, with a correct checksum, no RST) that carried that sequence
-number; that is what the gateway inspects (first copy wins). Then every
+number, leaving out segments the receiver drops and the gateway therefore
+neither inspects nor forwards (no ACK flag, an ACK of bytes the receiver
+never sent, a TCP-MD5/AO option); that is what the gateway inspects (first
+copy wins). Then every
 payload byte received (IPv4/IPv6 fragments reassembled first) must equal
 the first copy at its sequence number. Segments that arrive with a wrong
 TCP checksum are counted, not compared: the receiver drops them. --absent
@@ -171,9 +174,43 @@ def name(key):
     return '%s.%d > %s.%d' % (addr(af, s), sp, addr(af, d), dp)
 
 
+def auth_option(l4):
+    """Does the TCP header carry a TCP-MD5 (kind 19, length 18, as Linux
+    finds it) or TCP-AO (kind 29) option?"""
+    opt, i = l4[20:(l4[12] >> 4) * 4], 0
+    while i < len(opt):
+        kind = opt[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(opt) or opt[i + 1] < 2 or opt[i + 1] > len(opt) - i:
+            break
+        if kind == 29 or (kind == 19 and opt[i + 1] == 18):
+            return True
+        if kind == 19:
+            return False
+        i += opt[i + 1]
+    return False
+
+
+def receiver_drops(key, flags, l4, sent_end):
+    """Would the receiver drop this (non-RST) segment before reading it?"""
+    if flags & 0x02:
+        return False
+    if not flags & 0x10 or auth_option(l4):
+        return True
+    af, s, sp, d, dp = key
+    back = sent_end.get((af, d, dp, s, sp))
+    ack = struct.unpack('>I', l4[8:12])[0]
+    return back is not None and 0 < ((ack - back) & 0xffffffff) < 0x80000000
+
+
 def first_copy(path):
     first = {}
     frags = {}
+    sent_end = {}       # per direction: the sequence number after the last byte sent
     st = {'frags': 0, 'datagrams': 0, 'frag_conflicts': 0, 'problems': []}
     for _ts, lt, frame in read_pcap(path):
         dg = decode(l3_of(lt, frame), frags, st)
@@ -181,7 +218,13 @@ def first_copy(path):
         if not t:
             continue
         key, seq, flags, pl, ok = t
-        if not ok or flags & 0x04 or not pl:
+        if not ok or flags & 0x04 or receiver_drops(key, flags, dg[4], sent_end):
+            continue
+        end = (seq + len(pl) + (1 if flags & 0x03 else 0)) & 0xffffffff
+        old = sent_end.get(key)
+        if old is None or 0 < ((end - old) & 0xffffffff) < 0x80000000:
+            sent_end[key] = end
+        if not pl:
             continue
         m = first.setdefault(key, {})
         for i, b in enumerate(pl):

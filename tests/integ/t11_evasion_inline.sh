@@ -35,6 +35,14 @@
 #    (IpExtReasmOverlaps), so neither the gateway nor the client gets any
 #    of it, only the unfragmented retransmission.
 #
+#  - issue 20: segments the receiver drops (insert_no_ack, insert_ack_unsent,
+#    insert_md5, rst_insertion's MD5 RST) are dropped by the gateway, so the
+#    forged bytes reach no end (stats.insert_dropped); insert_ttl's client
+#    RST and EHLO, sent with TTL 2, would expire at stg-att, the hop after
+#    the gateway: the gateway raises their TTL (stats.ttl_raised) and the
+#    server receives both. A case with its own tests/evasion/<case>.conf
+#    (pin_never_lowers: default enforce) runs with it, offline and live.
+#
 # All cases are replayed first, then checked; every failure is listed.
 # CASES="frag4 bad_*" replays only those.
 . "$(dirname "$0")/lib.sh"
@@ -61,6 +69,10 @@ overlap_first_stripped|=|0|STARTTLS|first copy wins: the conflicting second copy
 overlap_first_clean|=|0|XXXXXXXX|as overlap_first_stripped, the other way round
 retrans_first_stripped|=|0|STARTTLS|the retransmission with other bytes reaches the client rewritten to the first copy'"'"'s
 retrans_first_clean|=|0|XXXXXXXX|as retrans_first_stripped, the other way round
+insert_no_ack|=|1|garbage|the forged greeting without ACK is INVALID to conntrack (queued by the INVALID rule); the gateway drops it (the client would), inspects the real greeting
+insert_ack_unsent|=|1|garbage|the forged greeting acknowledging unsent bytes is INVALID to conntrack (ack beyond the window; queued); the gateway drops it
+insert_md5|=|0|garbage|conntrack takes the TCP-MD5 segment; the gateway drops it (the client holds no key), so it reaches nobody
+insert_ttl|=|0||the client RST and EHLO left with TTL 2: the gateway raises it (they would die at stg-att) and the server gets both
 '
 
 row() { echo "$INLINE" | awk -F'|' -v c="$1" '$1 == c'; }
@@ -118,12 +130,14 @@ n=0
 for pcap in $(case_files); do
 	name=$(basename "$pcap" .pcap)
 	[ -f "$EV/$name.expect" ] || fail "$name: no $name.expect"
-	"$BIN" -c "$CONF" -r "$pcap" -l "$WORK/$name.offline.json" >/dev/null 2>&1 ||
+	conf=$CONF
+	[ -f "$EV/$name.conf" ] && conf=$EV/$name.conf
+	"$BIN" -c "$conf" -r "$pcap" -l "$WORK/$name.offline.json" >/dev/null 2>&1 ||
 		fail "$name: offline run failed"
 	r0=$(gw_snmp IpReasmOKs) o0=$(gw_snmp IpExtReasmOverlaps) f0=$(gw_snmp IpReasmFails)
 	i0=$(invalid_count)
 	t0=$(now)
-	replay_live "$name" "$pcap" "$CONF"
+	replay_live "$name" "$pcap" "$conf"
 	t1=$(now)
 	echo "$t0 $t1 $i0 $(invalid_count) $(( $(gw_snmp IpReasmOKs) - r0 )) $(( $(gw_snmp IpExtReasmOverlaps) - o0 ))" \
 	    "$(( $(gw_snmp IpReasmFails) - f0 ))" >"$WORK/$name.win"
@@ -214,6 +228,21 @@ for pcap in $(case_files); do
 		# not (the fourth packet, a pure ACK, skips the queue: PUREACK=1)
 		[ "$(gwstat "$WORK/$name.live.json" packets)" = 3 ] ||
 			nok "the gateway saw $(gwstat "$WORK/$name.live.json" packets) packets, expected SYN, EHLO and MAIL" ;;
+	insert_no_ack|insert_ack_unsent|insert_md5|rst_insertion)
+		[ "$(gwstat "$WORK/$name.live.json" insert_dropped)" = 1 ] ||
+			nok "the gateway dropped $(gwstat "$WORK/$name.live.json" insert_dropped) segment(s) the receiver would drop, expected the forged one" ;;
+	insert_ttl)
+		[ "$(gwstat "$WORK/$name.live.json" ttl_raised)" = 2 ] ||
+			nok "the gateway raised the TTL of $(gwstat "$WORK/$name.live.json" ttl_raised) segment(s), expected the client's RST and EHLO"
+		# both arrived at the server (each would have died at stg-att);
+		# the RST that counts comes before the EHLO (the block's RST after)
+		arrived=$(tcpdump -tt -A -nr "$WORK/srv.pcap" 'tcp dst port 25' 2>/dev/null | awk -v a="$t0" -v b="$t1" '
+		    /^[0-9]+\.[0-9]+ IP/ { on = ($1 >= a && $1 <= b); if (on && !e && / Flags \[R/) r++; next }
+		    on && /EHLO client\.example\.org/ { e++ }
+		    END { print r + 0, e + 0 }')
+		[ "$arrived" = "1 1" ] ||
+			nok "RSTs and EHLOs from the client at the server: $arrived, expected 1 1 (the low-TTL segments must arrive)"
+		;;
 	bad_checksum|bad_checksum_false_positive)
 		[ "$gbadcs" = 1 ] || nok "the gateway saw $gbadcs bad-checksum segment(s), expected the forged one (queued as INVALID)" ;;
 	esac

@@ -20,7 +20,8 @@
  *
  * Servers (tests/evasion/evasion.conf): 203.0.113.0/25 enforce,
  * 203.0.113.128/25 testing (TLS expected, alerts only), 192.0.2.0/24 no
- * rule (default testing: nothing expected), 2001:db8:25::/48 enforce.
+ * rule (default testing: nothing expected), 2001:db8:25::/48 enforce. A
+ * case whose policy that cannot express has its own <case>.conf.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -811,6 +812,211 @@ c_out_of_window(struct gen *g)
 	forged_then_real(g, SRV_ENFORCE, T_REPLY_S, 3000000u, NULL, T_REPLY_X, 1, 1);
 }
 
+/* ------------------------------------------------------------------ */
+/* Issue 20: each trick is tried on a stripped session (EHLO reply with
+ * STARTTLS masked) to an enforced server, followed by a plaintext mail
+ * transaction, unless said otherwise. */
+
+/* The stripped rest of a session after its greeting. */
+static void
+stripped_rest(struct gen *g, struct capw_conn *c)
+{
+	say(g, c, C, T_EHLO);
+	say(g, c, S, T_REPLY_X);
+	finish(g, c, 1);
+}
+
+/* Item 1: learned facts only raise. Under a default of enforce
+ * (pin_never_lowers.conf), one clean TLS session pins the server (pins in
+ * memory, "testing"); the stripped session after it is still blocked. */
+static void
+c_pin_never_lowers(struct gen *g)
+{
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_NONE, 1);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_S);
+	finish(g, &c, 0);
+	open_conn(g, &c, 4, cli4(g), SRV_NONE, 1);
+	say(g, &c, S, T_BANNER);
+	stripped_rest(g, &c);
+}
+
+/* Item 2: garbage in the greeting, as Postfix's client reads it: a line
+ * that is no reply before the 220 (skipped), "220\0..." (a 220), a bad line
+ * inside a multi-line 220- (skipped). */
+static void
+c_greeting_garbage(struct gen *g)
+{
+	static const char nul[] = "220\0mx.example.net ESMTP\r\n";
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say(g, &c, S, "garbage\r\n");
+	say(g, &c, S, T_BANNER);
+	stripped_rest(g, &c);
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say_n(g, &c, S, nul, sizeof nul - 1);
+	stripped_rest(g, &c);
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say(g, &c, S, "220-mx.example.net ESMTP\r\nthis is not a reply line\r\n220 ready\r\n");
+	stripped_rest(g, &c);
+}
+
+/* Item 3: a forged one-line "greeting" the client's stack drops, ahead of
+ * the real one at the same sequence number; then the stripped session. */
+static void
+insert_greeting(struct gen *g, const struct segopt *o)
+{
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	g->w.ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, S, c.e[S].nxt, "garbage\r\n", 9, o);
+	say(g, &c, S, T_BANNER);
+	stripped_rest(g, &c);
+}
+
+/* ...without the ACK flag */
+static void
+c_insert_no_ack(struct gen *g)
+{
+	struct segopt o = { .flags = TH_PSH };
+	insert_greeting(g, &o);
+}
+
+/* ...acknowledging 100000 bytes the client never sent */
+static void
+c_insert_ack_unsent(struct gen *g)
+{
+	struct segopt o = { .ack_set = 1 };
+	struct capw_conn c;
+
+	/* the client's next sequence number is only known once the
+	 * connection is set up: write the case by hand */
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	g->w.ts_us += GEN_STEP_GAP_US;
+	o.ack = c.e[C].nxt + 100000u;
+	seg(g, &c, S, c.e[S].nxt, "garbage\r\n", 9, &o);
+	say(g, &c, S, T_BANNER);
+	stripped_rest(g, &c);
+}
+
+/* ...with a TCP-MD5 option (the client holds no key) */
+static void
+c_insert_md5(struct gen *g)
+{
+	uint8_t md5[CAPW_OPT_MD5_LEN];
+	struct segopt o = { .tcpopt = md5, .tcpoptlen = sizeof md5 };
+
+	capw_opt_md5(md5, 0xa5);
+	insert_greeting(g, &o);
+}
+
+/* Item 3, TTL, on the client's side (the hop after the gateway, stg-att,
+ * lets it expire unless the gateway raises it; t11): a client RST at the
+ * expected sequence number and the client's EHLO, both with TTL 2, among
+ * segments of TTL 64. The gateway raises both inline: the server gets
+ * them, and what it reads is what was inspected. */
+static void
+c_insert_ttl(struct gen *g)
+{
+	struct segopt rst = { .flags = TH_RST | TH_ACK, .ttl = 2 }, low = { .ttl = 2 };
+	struct capw_conn c;
+
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say(g, &c, S, T_BANNER);
+	g->w.ts_us += GEN_STEP_GAP_US;
+	seg(g, &c, C, c.e[C].nxt, NULL, 0, &rst);
+	seg(g, &c, C, c.e[C].nxt, T_EHLO, strlen(T_EHLO), &low);
+	c.e[C].nxt += (uint32_t)strlen(T_EHLO);
+	ack(g, &c, S);
+	say(g, &c, S, T_REPLY_X);
+	finish(g, &c, 1);
+}
+
+/* Item 5: RST insertion. A server RST at exactly the expected sequence
+ * number with a TCP-MD5 option the client drops; and one with nothing
+ * wrong that the client never gets (lost after the gateway): the session
+ * goes on, stripped, and must still be inspected. */
+static void
+c_rst_insertion(struct gen *g)
+{
+	uint8_t md5[CAPW_OPT_MD5_LEN];
+	struct capw_conn c;
+
+	capw_opt_md5(md5, 0x5a);
+	for (int kind = 0; kind < 2; kind++) {
+		struct segopt rst = { .flags = TH_RST | TH_ACK };
+
+		if (kind == 0) {
+			rst.tcpopt = md5;
+			rst.tcpoptlen = sizeof md5;
+		}
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		say(g, &c, S, T_BANNER);
+		g->w.ts_us += GEN_STEP_GAP_US;
+		seg(g, &c, S, c.e[S].nxt, NULL, 0, &rst);
+		stripped_rest(g, &c);
+	}
+}
+
+/* Item 6: MAIL split as Postfix's smtpd splits it (any isspace(), leading
+ * whitespace skipped), accepted with 250: inbound, the attacker between
+ * the sender and the gateway rewrote STARTTLS away beyond it, so the
+ * gateway sees it offered and then a plaintext MAIL. */
+static void
+c_verb_whitespace(struct gen *g)
+{
+	static const char *const mail[] = {
+		"MAIL\vFROM:<alice@client.example.org>\r\n",
+		"MAIL\fFROM:<alice@client.example.org>\r\n",
+		"MAIL\rFROM:<alice@client.example.org>\r\n",
+		" MAIL FROM:<alice@client.example.org>\r\n",
+		"\t MAIL\t FROM:<alice@client.example.org>\r\n",
+	};
+	struct capw_conn c;
+
+	for (size_t i = 0; i < sizeof mail / sizeof mail[0]; i++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		say(g, &c, S, T_REPLY_S);
+		say(g, &c, C, mail[i]);
+		say(g, &c, S, T_OK);
+		fin(g, &c);
+	}
+}
+
+/* Item 10: clean sessions that must pass: "250- STARTTLS" and
+ * "250-STARTTLS=x" (Postfix's client splits capability lines on space,
+ * tab and '=' and uses STARTTLS), and a multi-line greeting that begins
+ * with a row of '*'. */
+static void
+c_clean_forms(struct gen *g)
+{
+	static const char *const reply[] = {
+		"250-mx.example.net\r\n250-PIPELINING\r\n250- STARTTLS\r\n250 8BITMIME\r\n",
+		"250-mx.example.net\r\n250-PIPELINING\r\n250-STARTTLS=x\r\n250 8BITMIME\r\n",
+	};
+	struct capw_conn c;
+
+	for (size_t i = 0; i < 2; i++) {
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+		greet(g, &c);
+		say(g, &c, S, reply[i]);
+		finish(g, &c, 0);
+	}
+	open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 1);
+	say(g, &c, S, "220-********************************************************\r\n"
+	    "220-*   mx.example.net - unsolicited bulk mail is refused   *\r\n"
+	    "220-********************************************************\r\n"
+	    "220 mx.example.net ESMTP Postfix\r\n");
+	say(g, &c, C, T_EHLO);
+	say(g, &c, S, T_REPLY_S);
+	finish(g, &c, 0);
+}
+
 struct ecase {
 	const char *name;
 	void (*fn)(struct gen *g);
@@ -845,6 +1051,15 @@ static const struct ecase cases[] = {
 	{ "bad_checksum_false_positive", c_bad_csum_false_positive },
 	{ "bogus_rst", c_bogus_rst },
 	{ "out_of_window", c_out_of_window },
+	{ "pin_never_lowers", c_pin_never_lowers },
+	{ "greeting_garbage", c_greeting_garbage },
+	{ "insert_no_ack", c_insert_no_ack },
+	{ "insert_ack_unsent", c_insert_ack_unsent },
+	{ "insert_md5", c_insert_md5 },
+	{ "insert_ttl", c_insert_ttl },
+	{ "rst_insertion", c_rst_insertion },
+	{ "verb_whitespace", c_verb_whitespace },
+	{ "clean_forms", c_clean_forms },
 };
 
 static void
