@@ -37,12 +37,28 @@ sh "$top/.ci/install-deps" debootstrap || exit 1
 root=${FRESH_DIR:-$(mktemp -d /var/tmp/stg-fresh.XXXXXX)}
 log=${FRESH_LOG:-$root.log}
 # mktemp made it 0700: as the root's "/", it must let the postfix user through.
-mkdir -p "$root" && chmod 755 "$root" || exit 1
+mkdir -p "$root" && chmod 755 "$root" && root=$(cd "$root" && pwd -P) || exit 1
 : >"$log"
 mounts=""   # what we mounted, innermost last
 
+# Processes whose root is ours: all started in it by this script.
+in_root_pids() {
+	for d in /proc/[0-9]*; do
+		[ "$(readlink "$d/root" 2>/dev/null)" = "$root" ] && echo "${d#/proc/}"
+	done
+}
+
 cleanup() {
 	set +e
+	# Interrupted: stop what still runs in the root (TERM lets the tests'
+	# traps remove their namespaces), then unmount.
+	pids=$(in_root_pids)
+	if [ -n "$pids" ]; then
+		kill -TERM $pids 2>/dev/null
+		sleep 5
+		pids=$(in_root_pids)
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	fi
 	for m in $mounts; do echo "$m"; done | sort -r | while read -r m; do
 		umount -R "$m" 2>/dev/null || umount -R -l "$m" 2>/dev/null
 	done
@@ -77,11 +93,13 @@ step() {
 		exit 1
 	fi
 }
-# in_root COMMAND: a login-like clean environment inside the root.
+# in_root COMMAND: a login-like clean environment inside the root. In the
+# background, so a TERM to this script is handled at once (by cleanup).
 in_root() {
 	chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 	    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	    STG_LOCK_WAIT="${STG_LOCK_WAIT:-3600}" /bin/sh -c "$1"
+	    STG_LOCK_WAIT="${STG_LOCK_WAIT:-3600}" /bin/sh -c "$1" &
+	wait $!
 }
 # The root is a mount point of its own: `ip netns exec` makes "/" a slave
 # mount in its new mount namespace, which fails on a plain folder.
