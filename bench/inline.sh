@@ -109,6 +109,8 @@ need smtp-source postfix || die "smtp-source (package postfix) not available"
 need iperf3 iperf3 || die "iperf3 not available"
 need jq jq || die "jq not available"
 need iptables iptables || die "iptables not available"
+need conntrack conntrack ||
+	echo "conntrack (package conntrack) not available: the table is not flushed between modes" >&2
 
 # Private copies: a rebuild in the tree during the run must not swap them.
 for b in starttls-guard bench/nfq_accept bench/rtt; do
