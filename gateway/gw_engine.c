@@ -927,6 +927,7 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 {
 	struct tcp_half *h = &f->half[dir];
 	struct gw_tls_facts tls, *tp = NULL;
+	struct pkt syn;
 	struct smtp_out out;
 	struct gw_deliver d = { f, dir, &out };
 
@@ -939,15 +940,26 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 				f->flags |= FLOW_F_NOCSUM_S;
 			if (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO))
 				f->flags |= FLOW_F_AUTH_S;
+			return GW_V_ACCEPT;
 		}
-		return GW_V_ACCEPT;
-	}
-	if (!csum_acceptable(f, dir, p)) {
+		/* TCP Fast Open: a server that takes TFO (Exim does) hands the
+		 * SYN's data to the MTA, so it is the first bytes of the
+		 * client's stream and inspected (passed unseen, a whole mail
+		 * could ride in it); one that refuses it gets the same bytes
+		 * again at the same sequence number, as a retransmission. Only
+		 * the data of the SYN that opened the flow, before any other:
+		 * another ISN's is no part of this stream. */
+		if (p->payload_len == 0 || p->seq + 1 != h->next_seq ||
+		    !(h->flags & TCP_HALF_ISN) || !csum_acceptable(f, dir, p))
+			return GW_V_ACCEPT;
+		syn = *p;
+		syn.seq = p->seq + 1;
+		p = &syn;
+	} else if (!csum_acceptable(f, dir, p)) {
 		/* The receiver drops it: so do we, from what we inspect. */
 		e->st.bad_checksum++;
 		return GW_V_ACCEPT;
-	}
-	if (receiver_drops(f, dir, p) != NULL) {
+	} else if (receiver_drops(f, dir, p) != NULL) {
 		e->st.insert_dropped++;
 		return GW_V_DROP;
 	}
@@ -1099,6 +1111,12 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 				f->pkts[0] = 1;
 				gw_evidence_packet(e->evid, f->id, ts_us, linktype, frame, caplen);
 				v = GW_V_ACCEPT;
+				if (p->payload_len > 0) { /* TCP Fast Open data */
+					f->bytes[0] += p->payload_len;
+					e->cur = f;
+					v = inspect_packet(e, f, FLOW_TO_SERVER, p, ts_us);
+					e->cur = NULL;
+				}
 			} else {
 				v = GW_V_BYPASS;
 			}

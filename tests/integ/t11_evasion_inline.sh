@@ -73,6 +73,7 @@ insert_no_ack|=|1|garbage|the forged greeting without ACK is INVALID to conntrac
 insert_ack_unsent|=|1|garbage|the forged greeting acknowledging unsent bytes is INVALID to conntrack (ack beyond the window; queued); the gateway drops it
 insert_md5|=|0|garbage|conntrack takes the TCP-MD5 segment; the gateway drops it (the client holds no key), so it reaches nobody
 insert_ttl|=|0||the client RST and EHLO left with TTL 2: the gateway raises it (they would die at stg-att) and the server gets both
+tfo_syn_data|=|1||the second SYN carries a whole plaintext transaction (TCP Fast Open) and is blocked: dropped, conntrack never confirms its entry, so the SYN-ACK is INVALID (queued, dropped as the blocked flow'"'"'s)
 '
 
 row() { echo "$INLINE" | awk -F'|' -v c="$1" '$1 == c'; }

@@ -1017,6 +1017,44 @@ c_clean_forms(struct gen *g)
 	finish(g, &c, 0);
 }
 
+/* TCP Fast Open (item 3's neighbour): data in the SYN, which a server that
+ * takes TFO (Exim) hands to the MTA. The EHLO of a client pipelining it
+ * into the SYN (Exim's pipe_connect), the server acknowledging it, then
+ * the stripped reply; and a whole plaintext transaction in a SYN. */
+static void
+c_tfo_syn_data(struct gen *g)
+{
+	static const char *const data[] = {
+		T_EHLO,
+		T_EHLO T_MAIL "RCPT TO:<bob@example.net>\r\nDATA\r\n",
+	};
+	struct capw_conn c;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct segopt syn = { .flags = TH_SYN }, synack = { .flags = TH_SYN | TH_ACK };
+		size_t n = strlen(data[i]);
+
+		open_conn(g, &c, 4, cli4(g), SRV_ENFORCE, 0);
+		c.e[C].nxt--;
+		c.e[S].nxt--;
+		seg(g, &c, C, c.e[C].nxt, data[i], n, &syn);
+		c.e[C].nxt += 1 + (uint32_t)n;
+		seg(g, &c, S, c.e[S].nxt, NULL, 0, &synack);
+		c.e[S].nxt++;
+		ack(g, &c, C);
+		say(g, &c, S, T_BANNER);
+		if (i == 0) {
+			say(g, &c, S, T_REPLY_X);
+			finish(g, &c, 1);
+		} else {
+			say(g, &c, S, "250-mx.example.net\r\n250 STARTTLS\r\n" T_OK
+			    "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+			say(g, &c, C, "Subject: hi\r\n\r\nplaintext body\r\n.\r\n");
+			fin(g, &c);
+		}
+	}
+}
+
 struct ecase {
 	const char *name;
 	void (*fn)(struct gen *g);
@@ -1060,6 +1098,7 @@ static const struct ecase cases[] = {
 	{ "rst_insertion", c_rst_insertion },
 	{ "verb_whitespace", c_verb_whitespace },
 	{ "clean_forms", c_clean_forms },
+	{ "tfo_syn_data", c_tfo_syn_data },
 };
 
 static void

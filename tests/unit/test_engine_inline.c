@@ -552,6 +552,35 @@ test_pin_never_lowers(void **state)
 	}
 }
 
+/* TCP Fast Open: data in the SYN reaches a server that takes TFO (Exim
+ * does), so it is inspected as the client's first bytes: a whole plaintext
+ * transaction in the SYN is blocked at the SYN, and a server acknowledging
+ * the SYN's data is not taken for an insertion. */
+static void
+test_tfo_syn_data_inspected(void **state)
+{
+	static const char mail[] = "EHLO client.example.org\r\nMAIL FROM:<a@example.org>\r\n";
+	static const char ehlo[] = "EHLO client.example.org\r\n";
+	struct run r;
+	uint8_t b[200];
+	int rw;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	assert_int_equal(send_x(&r, b, 1, CISN, 0, 0x02, mail, sizeof(mail) - 1, NULL, &rw),
+	    GW_V_BLOCK);
+	run_end(&r);
+
+	run_start(&r, POL_MODE_ENFORCE);
+	assert_int_equal(send_x(&r, b, 1, CISN, 0, 0x02, ehlo, sizeof(ehlo) - 1, NULL, &rw),
+	    GW_V_ACCEPT);
+	r.cseq = CISN + 1 + (uint32_t)(sizeof(ehlo) - 1);
+	assert_int_equal(send_at(&r, b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
+	say(&r, 0, "220 mx.example.net ESMTP\r\n");
+	assert_int_equal(send_at(&r, b, 0, r.sseq, 0x18, STRIPPED_REPLY, &rw), GW_V_BLOCK);
+	run_end(&r);
+}
+
 int
 main(void)
 {
@@ -566,6 +595,7 @@ main(void)
 		cmocka_unit_test(test_low_ttl_raised),
 		cmocka_unit_test(test_rst_keeps_inspecting),
 		cmocka_unit_test(test_pin_never_lowers),
+		cmocka_unit_test(test_tfo_syn_data_inspected),
 	};
 
 	return cmocka_run_group_tests_name("engine_inline", tests, NULL, NULL);
