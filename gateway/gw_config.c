@@ -470,9 +470,10 @@ static int
 ld_engine(struct ld *l, const config_setting_t *s)
 {
 	static const char *const known[] = { "max_flows", "pool_chunks",
-	    "idle_timeout", "fallback_window", "fallback_entries", "hs_buffers",
-	    "dns_names", NULL };
+	    "idle_timeout", "inspect_timeout", "midstream", "fallback_window",
+	    "fallback_entries", "hs_buffers", "dns_names", NULL };
 	struct gw_engine_conf *e = &l->c->engine;
+	char mid[8] = "";
 
 	if (need_group(l, s, "engine") == -1)
 		return -1;
@@ -480,11 +481,21 @@ ld_engine(struct ld *l, const config_setting_t *s)
 	if (opt_u32(l, s, "engine", "max_flows", 1, 1 << 24, &e->max_flows) == -1 ||
 	    opt_u32(l, s, "engine", "pool_chunks", 1, 1 << 22, &e->pool_chunks) == -1 ||
 	    opt_u32(l, s, "engine", "idle_timeout", 1, 7 * 86400, &e->idle_timeout_s) == -1 ||
+	    opt_u32(l, s, "engine", "inspect_timeout", 1, 7 * 86400, &e->inspect_timeout_s) == -1 ||
+	    opt_str(l, s, "engine", "midstream", 0, mid, sizeof(mid)) == -1 ||
 	    opt_u32(l, s, "engine", "fallback_window", 0, 7 * 86400, &e->fallback_window_s) == -1 ||
 	    opt_u32(l, s, "engine", "fallback_entries", 0, 1 << 24, &e->fallback_entries) == -1 ||
 	    opt_u32(l, s, "engine", "hs_buffers", 0, HSBUF_MAX, &e->hs_buffers) == -1 ||
 	    opt_u32(l, s, "engine", "dns_names", 1, 1 << 24, &e->names_entries) == -1)
 		return -1;
+	if (mid[0] != '\0') {
+		/* pass: a connection older than the gateway is not its business;
+		 * lost: handled like one whose state was lost (blocked under enforce) */
+		if (strcmp(mid, "pass") != 0 && strcmp(mid, "lost") != 0)
+			return ld_err(l, member(s, "midstream"),
+			    "engine.midstream: \"%s\" is neither \"pass\" nor \"lost\"", mid);
+		e->midstream_lost = strcmp(mid, "lost") == 0;
+	}
 	return 0;
 }
 
@@ -493,7 +504,7 @@ static int
 ld_nfqueue(struct ld *l, const config_setting_t *s)
 {
 	static const char *const known[] = { "fail_open", "queue_maxlen",
-	    "rcvbuf", "bypass_mark", "user", NULL };
+	    "rcvbuf", "bypass_mark", "inspect_mark", "user", NULL };
 	struct gw_config *c = l->c;
 	const config_setting_t *m;
 
@@ -506,8 +517,13 @@ ld_nfqueue(struct ld *l, const config_setting_t *s)
 	if (opt_u32(l, s, "nfqueue", "queue_maxlen", 1, 1 << 24, &c->queue_maxlen) == -1 ||
 	    opt_u32(l, s, "nfqueue", "rcvbuf", 4096, 1 << 30, &c->rcvbuf) == -1 ||
 	    opt_u32(l, s, "nfqueue", "bypass_mark", 1, 0xffffffffLL, &c->bypass_mark) == -1 ||
+	    opt_u32(l, s, "nfqueue", "inspect_mark", 0, 0xffffffffLL, &c->inspect_mark) == -1 ||
 	    opt_str(l, s, "nfqueue", "user", 1, c->user, sizeof(c->user)) == -1)
 		return -1;
+	if ((c->inspect_mark & c->bypass_mark) != 0)
+		return ld_err(l, member(s, "inspect_mark") ? member(s, "inspect_mark") : s,
+		    "nfqueue.inspect_mark 0x%x shares bits with bypass_mark 0x%x",
+		    c->inspect_mark, c->bypass_mark);
 	return 0;
 }
 
@@ -771,6 +787,7 @@ gw_config_default(struct gw_config *c)
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8u << 20;
 	c->bypass_mark = GW_BYPASS_MARK_DEFAULT;
+	c->inspect_mark = GW_INSPECT_MARK_DEFAULT;
 	c->user[0] = '\0';
 	return 0;
 }

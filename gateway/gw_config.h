@@ -9,9 +9,11 @@
  *   ports = [ 25, 587 ];
  *   eve = { file = "/var/log/starttls-guard/eve.json"; };
  *   engine = { max_flows = 65536; pool_chunks = 4096; idle_timeout = 600;
+ *              inspect_timeout = 7200; midstream = "pass";
  *              fallback_window = 300; fallback_entries = 4096; };
  *   nfqueue = { fail_open = true; queue_maxlen = 4096; rcvbuf = 8388608;
- *               bypass_mark = 0x10000; user = "starttls-guard"; };
+ *               bypass_mark = 0x10000; inspect_mark = 0x20000;
+ *               user = "starttls-guard"; };
  *   policy = { default = {...}; rules = (...); ... };
  *   outputs = { eve = { enabled = true; file = "..."; };
  *               syslog = { enabled = false; facility = "daemon"; target = "local";
@@ -40,6 +42,8 @@
 /* Default connmark bit for decided flows: bit 16, clear of the low bits
  * that routing setups (fwmark policy routing, Docker, Kubernetes) use. */
 #define GW_BYPASS_MARK_DEFAULT 0x10000
+/* Default connmark bit "being inspected", next to it (0 = not used). */
+#define GW_INSPECT_MARK_DEFAULT 0x20000
 #define POL_PINS_MAX_CONF       (1 << 24)
 /* Seconds between two writes of the metrics file, by default. */
 #define GW_METRICS_INTERVAL_DEFAULT 15
@@ -58,6 +62,8 @@ struct gw_config {
 	uint32_t queue_maxlen;          /* packets the kernel may queue per queue */
 	uint32_t rcvbuf;                /* netlink socket receive buffer, bytes */
 	uint32_t bypass_mark;           /* connmark bit written for decided flows */
+	uint32_t inspect_mark;          /* connmark bit "being inspected", written when a
+	                                   connection's inspection starts; 0 = not used */
 	char     user[64];              /* drop privileges to this user ("" = stay) */
 	/* policy sources beyond address rules (DESIGN.md "Policy") */
 	char     eff_list[GW_PATH_MAX];    /* EFF STARTTLS-Everywhere list, "" = none */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../inspect/csum.h"
+#include "../inspect/flow_lost.h"
 #include "../inspect/hsbuf.h"
 #include "../inspect/ipfrag.h"
 #include "../inspect/tls_hs.h"
@@ -36,8 +37,11 @@
  * per refill (see reclaim_history). */
 #define GW_RECLAIM_SCAN  256
 #define GW_RECLAIM_BATCH 16
-/* Flows expired per packet at most, so one packet never pays for many. */
+/* Flows expired per packet at most, so one packet never pays for many;
+ * and flows looked at for them (flows being inspected have the longer
+ * limit, so expired settled flows may sit behind some of them). */
 #define GW_EXPIRE_PER_PACKET 8
+#define GW_EXPIRE_SCAN       64
 /* Offline fragment reassembly budget. */
 #define GW_FRAG_DATAGRAMS 256
 #define GW_FRAG_BYTES     (4u << 20)
@@ -47,6 +51,7 @@ struct gw_engine {
 	const struct pol     *pol;    /* current policy (not owned) */
 	struct eve           *eve;    /* where events go (not owned), may be NULL */
 	struct flow_table    *ft;     /* tracked connections */
+	struct flow_lost     *lost;   /* connections whose state was lost mid-inspection */
 	struct tcp_pool      *pool;   /* reassembly chunks */
 	struct ipfrag        *frag;   /* fragment reassembly, made at the first fragment (inline
 	                                 the kernel reassembles, so it never is) */
@@ -63,8 +68,11 @@ struct gw_engine {
 	 * (inline); NULL otherwise. */
 	uint8_t              *wframe;
 	size_t                framelen;
-	int                   rewritten; /* wframe was changed */
+	unsigned              ct_in;  /* GW_CT_* of the packet being inspected (inline) */
+	unsigned              out;    /* GW_OUT_* for it */
 	struct flow          *cur;    /* the flow being inspected (its chunks are not reclaimed) */
+	const struct pol     *enf_pol; /* the policy enf_any was computed for */
+	int                   enf_any; /* some domain policy of it enforces */
 };
 
 /* What the deliver callback needs to reach the SMTP machine. */
@@ -82,7 +90,8 @@ gw_engine_conf_default(struct gw_engine_conf *c)
 	c->nports = 1;
 	c->max_flows = 65536;
 	c->pool_chunks = 4096;
-	c->idle_timeout_s = 600;
+	c->idle_timeout_s = GW_IDLE_TIMEOUT_DEFAULT;
+	c->inspect_timeout_s = GW_INSPECT_TIMEOUT_DEFAULT;
 	c->fallback_window_s = 300;
 	c->fallback_entries = 4096;
 	c->names_entries = GW_NAMES_DEFAULT;
@@ -129,6 +138,8 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->pol = pol;
 	e->eve = eve;
 	e->ft = flow_table_new(c->max_flows, seed);
+	/* as many lost connections remembered as flows tracked */
+	e->lost = flow_lost_new(c->max_flows, seed ^ 0x105e);
 	e->pool = tcp_pool_new(c->pool_chunks);
 	if (e->pool != NULL)
 		tcp_pool_set_reclaim(e->pool, reclaim_history, e);
@@ -140,7 +151,8 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 		gw_engine_free(e);
 		return NULL;
 	}
-	if (e->ft == NULL || e->pool == NULL || e->fb == NULL || e->names == NULL) {
+	if (e->ft == NULL || e->lost == NULL || e->pool == NULL || e->fb == NULL ||
+	    e->names == NULL) {
 		gw_engine_free(e);
 		return NULL;
 	}
@@ -153,6 +165,7 @@ gw_engine_free(struct gw_engine *e)
 	if (e == NULL)
 		return;
 	flow_table_free(e->ft);
+	flow_lost_free(e->lost);
 	tcp_pool_free(e->pool);
 	ipfrag_free(e->frag);
 	if (e->own_fb)
@@ -232,13 +245,30 @@ flow_policy(const struct gw_engine *e, const struct flow *f, struct pol_match *p
 {
 	int64_t now_s = (int64_t)(f->start_us / 1000000);
 
-	if (f->pol_source == POL_SRC_PIN) {
+	if (f->pol_source == POL_SRC_PIN)
 		pin_match(e, f, pm);
-		return;
+	else if (f->pol_ref == POL_REF_NONE || !pol_match_from_ref(e->pol, f->pol_ref, now_s, pm))
+		pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, pm);
+	if ((f->flags & FLOW_F_ANYDOMAIN) && pm->mode != POL_MODE_ENFORCE) {
+		pm->mode = POL_MODE_ENFORCE;
+		snprintf(pm->match, sizeof(pm->match), "an enforced recipient domain may apply");
 	}
-	if (f->pol_ref != POL_REF_NONE && pol_match_from_ref(e->pol, f->pol_ref, now_s, pm))
-		return;
-	pol_lookup_addr(e->pol, f->key.af, &f->key.saddr, pm);
+}
+
+/* Does any domain policy enforce? (Computed once per policy.) */
+static int
+any_domain_enforced(struct gw_engine *e)
+{
+	const struct pol_domain *t;
+
+	if (e->enf_pol != e->pol) {
+		e->enf_pol = e->pol;
+		e->enf_any = 0;
+		t = pol_has_domains(e->pol) ? pol_domains(e->pol) : NULL;
+		for (size_t i = 0; t != NULL && i < pol_domain_count(t) && !e->enf_any; i++)
+			e->enf_any = pol_domain_at(t, i)->mode == POL_MODE_ENFORCE;
+	}
+	return e->enf_any;
 }
 
 /* Make pm the flow's policy. */
@@ -428,24 +458,115 @@ out_start(const struct gw_engine *e, struct smtp_out *out)
 	out->hs = e->hs;
 }
 
-/* Make room for one more flow: the oldest one that is not in the middle
- * of its inspection, among the few oldest. A flood of SYNs then pushes out
- * its own half-open flows, not the session whose EHLO reply is on its way
- * (an evicted session would come back "midstream" and pass uninspected).
- * When all of those are mid-inspection, the oldest goes, and says so: an
- * attacker who stalls a session while flooding must not pass it unseen. */
+/* Is a flow still being inspected (no decision yet)? */
+static int
+flow_inspecting(const struct flow *f)
+{
+	return f->state == FLOW_ST_SYN || f->state == FLOW_ST_INSPECT;
+}
+
+/*
+ * Giving up must not mean passing. This is the one place where a flow
+ * that can no longer be inspected before its decision -- a limit hit,
+ * server replies that are not SMTP, its state lost to idle expiry,
+ * eviction or a restart of the daemon, a reset that may not have reached
+ * the other side -- is handed to its policy. It is decided "lost"
+ * (inspection ends) and, where the policy expects TLS and nothing on this
+ * packet says why already, gets an inspection_limit finding with why
+ * (elsewhere stats.gave_up counts it, so a flood of dying sessions cannot
+ * become a flood of alerts; reported: the alert was written when the
+ * state was lost). The caller then settles it through give_up_blocks():
+ * under enforce it is blocked -- this packet dropped, RSTs to both ends,
+ * every later packet dropped -- and the sending MTA retries, the retry
+ * inspected from its SYN; under testing or none it passes and only then
+ * is bypassed. Call it instead of passing a flow that is not decided.
+ */
+static void
+give_up(struct gw_engine *e, struct flow *f, struct smtp_out *out, const char *why,
+    int reported)
+{
+	struct pol_match pm;
+
+	if (f->flags & FLOW_F_GAVEUP)
+		return;
+	f->flags |= FLOW_F_GAVEUP;
+	f->smtp.phase = SMTP_PH_LOST;
+	e->st.gave_up++;
+	flow_policy(e, f, &pm);
+	if (!reported && out->n == 0 && pol_expects_tls(&pm))
+		smtp_raise(&f->smtp, out, SIG_INSPECTION_LIMIT, why);
+}
+
+/* Is a flow given up to be blocked? Under enforce, whatever was written. */
+static int
+give_up_blocks(const struct gw_engine *e, const struct flow *f)
+{
+	struct pol_match pm;
+
+	if (!(f->flags & FLOW_F_GAVEUP))
+		return 0;
+	flow_policy(e, f, &pm);
+	return pm.mode == POL_MODE_ENFORCE;
+}
+
+/* Forget a flow the table has no more room or time for; one still being
+ * inspected is remembered as lost, so its next packet is given up rather
+ * than picked up as a new midstream connection, and so is a blocked one,
+ * whose later packets stay dropped (an attacker in the path may have
+ * kept the RSTs from the endpoints). */
+static void
+flow_drop_lost(struct gw_engine *e, struct flow *f, uint8_t why, int reported,
+    uint64_t ts_us)
+{
+	struct flow_lost_entry le;
+	struct pol_match pm;
+
+	if (flow_inspecting(f) || f->state == FLOW_ST_BLOCKED) {
+		flow_policy(e, f, &pm);
+		memset(&le, 0, sizeof(le));
+		le.key = f->key;
+		le.sec = f->last_sec;
+		le.pol_ref = f->pol_ref;
+		le.pol_source = f->pol_source;
+		le.mode = f->mode;
+		le.why = why;
+		le.flags = (uint8_t)(reported ? FLOW_LOST_F_REPORTED : 0);
+		if (f->state == FLOW_ST_BLOCKED)
+			le.flags |= FLOW_LOST_F_REPORTED | FLOW_LOST_F_BLOCKED | FLOW_LOST_F_KEEP;
+		else if (f->smtp.flags & SMTP_F_DEFER)
+			le.flags |= FLOW_LOST_F_DEFER;
+		if (pol_expects_tls(&pm) || ((f->smtp.flags & SMTP_F_DEFER) && any_domain_enforced(e)))
+			le.flags |= FLOW_LOST_F_KEEP;
+		flow_lost_add(e->lost, &le);
+	}
+	flow_finish(e, f, why == FLOW_LOST_EVICTED ? FLOW_REMOVE_EVICTED : FLOW_REMOVE_EXPIRED,
+	    ts_us);
+}
+
+/* Make room for one more flow, among the few oldest: a settled one
+ * (decided, blocked, midstream: only remembered to be passed cheaply),
+ * else a half-open one (a SYN flood pushes out its own), else the oldest,
+ * mid-inspection, which says so: an attacker who stalls a session while
+ * flooding must not pass it unseen. An evicted flow that was being
+ * inspected is remembered as lost: its next packet is given up (under
+ * enforce dropped and reset), so an alert's "blocked" is true. */
 static void
 evict_oldest(struct gw_engine *e, uint64_t ts_us)
 {
-	struct flow *f = flow_oldest(e->ft), *victim = f;
+	struct flow *f = flow_oldest(e->ft), *victim = f, *syn = NULL;
 	struct smtp_out out;
+	int reported = 0;
 
 	for (unsigned i = 0; f != NULL && i < GW_EVICT_SCAN; i++, f = flow_newer(e->ft, f)) {
-		if (f->state != FLOW_ST_INSPECT || (f->flags & FLOW_F_RESET)) {
-			victim = f;
+		if (!flow_inspecting(f) || (f->flags & FLOW_F_RESET)) {
+			syn = f;
 			break;
 		}
+		if (syn == NULL && f->state == FLOW_ST_SYN)
+			syn = f;
 	}
+	if (syn != NULL)
+		victim = syn;
 	if (victim == NULL)
 		return;
 	if (victim->state == FLOW_ST_INSPECT && !(victim->flags & FLOW_F_RESET)) {
@@ -460,29 +581,44 @@ evict_oldest(struct gw_engine *e, uint64_t ts_us)
 			out_start(e, &out);
 			smtp_raise(&victim->smtp, &out, SIG_INSPECTION_LIMIT,
 			    "flow table full: evicted in the middle of its inspection "
-			    "(the rest of the session passes uninspected)");
+			    "(its later packets are handled as lost)");
 			handle_findings(e, victim, &out, ts_us, NULL);
+			reported = 1;
 		}
 	}
-	flow_finish(e, victim, FLOW_REMOVE_EVICTED, ts_us);
+	flow_drop_lost(e, victim, FLOW_LOST_EVICTED, reported, ts_us);
 }
 
-/* Expire at most max idle flows, oldest first. */
+/* Expire at most max idle flows, oldest first, looking at scan flows at
+ * most: each flow has its own limit (inspect_timeout_s while it is being
+ * inspected, idle_timeout_s once settled), and the walk ends at the first
+ * flow idle for less than the shorter one. */
 static void
-expire_some(struct gw_engine *e, uint64_t now_us, unsigned max)
+expire_some(struct gw_engine *e, uint64_t now_us, unsigned max, unsigned scan)
 {
-	uint32_t now_s = (uint32_t)(now_us / 1000000);
-	struct flow *f;
+	uint32_t now_s = (uint32_t)(now_us / 1000000), idle, lo;
+	struct flow *f = flow_oldest(e->ft), *next;
 
-	while (max-- > 0 && (f = flow_oldest(e->ft)) != NULL &&
-	    now_s > f->last_sec && now_s - f->last_sec > e->conf.idle_timeout_s)
-		flow_finish(e, f, FLOW_REMOVE_EXPIRED, now_us);
+	lo = e->conf.idle_timeout_s < e->conf.inspect_timeout_s ? e->conf.idle_timeout_s :
+	    e->conf.inspect_timeout_s;
+	for (; f != NULL && max > 0 && scan > 0; scan--, f = next) {
+		idle = now_s > f->last_sec ? now_s - f->last_sec : 0;
+		if (idle <= lo)
+			break;
+		next = flow_newer(e->ft, f);
+		if (idle <= (flow_inspecting(f) ? e->conf.inspect_timeout_s : e->conf.idle_timeout_s))
+			continue;
+		if (flow_inspecting(f))
+			e->st.expired_inspecting++;
+		flow_drop_lost(e, f, FLOW_LOST_EXPIRED, 0, now_us);
+		max--;
+	}
 }
 
 void
 gw_engine_expire(struct gw_engine *e, uint64_t now_us)
 {
-	expire_some(e, now_us, UINT32_MAX);
+	expire_some(e, now_us, UINT32_MAX, UINT32_MAX);
 }
 
 /* Reassembled bytes of one direction go to the SMTP machine. */
@@ -515,12 +651,18 @@ flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	flow_resolve(e, f, ts_us);
 	if (gw_fallback_recent(e->fb, p->af, &p->src, &p->dst, ts_us, e->conf.fallback_window_s))
 		f->smtp.flags |= SMTP_F_RECENT_FAIL;
+	/* a new connection: whatever was lost on this 4-tuple is over, and
+	 * inline its conntrack entry is marked "being inspected" */
+	flow_lost_take(e->lost, &f->key, NULL);
+	e->out |= GW_OUT_INSPECTING;
 	return f;
 }
 
-/* Midstream pickup: remember the connection only to pass it cheaply. */
-static void
-flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
+/* A packet of a connection the table does not hold, and not its SYN:
+ * make a flow to remember it by, oriented with the inspected port as the
+ * server. NULL when the table cannot hold one. */
+static struct flow *
+flow_pickup(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 {
 	struct pkt rev;
 	struct flow *f;
@@ -538,11 +680,81 @@ flow_midstream(struct gw_engine *e, struct pkt *p, uint64_t ts_us)
 		rev.dport = p->sport;
 		f = flow_create(e->ft, &rev, ts_us);
 	}
-	if (f) {
+	return f;
+}
+
+/* Why a picked-up connection is lost, into why (FINDING_REASON_MAX);
+ * 0 when it is an ordinary midstream pickup. *flags: FLOW_LOST_F_* of
+ * what was done about it already. A remembered one gets back the policy
+ * it had (so what it learned is not lost with it); else it is resolved
+ * as a new one would be. */
+static int
+pickup_lost(struct gw_engine *e, struct flow *f, char *why, unsigned *flags, uint64_t ts_us)
+{
+	struct flow_lost_entry le;
+
+	*flags = 0;
+	if (flow_lost_take(e->lost, &f->key, &le)) {
+		*flags = le.flags;
+		f->pol_ref = le.pol_ref;
+		f->pol_source = le.pol_source;
+		f->mode = le.mode;
+		if (le.flags & FLOW_LOST_F_DEFER)
+			f->smtp.flags |= SMTP_F_DEFER;
+		if (le.why == FLOW_LOST_EVICTED)
+			snprintf(why, FINDING_REASON_MAX, "evicted from the full flow table while being "
+			    "inspected; the rest of the session cannot be inspected");
+		else
+			snprintf(why, FINDING_REASON_MAX, "silent for more than %u s while being inspected "
+			    "(engine.inspect_timeout): its state was forgotten",
+			    (unsigned)e->conf.inspect_timeout_s);
+		return 1;
+	}
+	if (e->ct_in & GW_CT_INSPECTING)
+		snprintf(why, FINDING_REASON_MAX, "connection marked as being inspected has no state "
+		    "left (restart of the gateway, or lost): the rest cannot be inspected");
+	else if (e->conf.midstream_lost)
+		snprintf(why, FINDING_REASON_MAX, "picked up without its handshake "
+		    "(engine.midstream = \"lost\")");
+	else
+		return 0;
+	flow_resolve(e, f, ts_us);
+	return 1;
+}
+
+/* No flow, not a SYN: an ordinary midstream connection passes (bypassed,
+ * never inspected), but one known lost mid-inspection is given up. */
+static enum gw_verdict
+flow_midstream(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
+{
+	char why[FINDING_REASON_MAX];
+	struct smtp_out out;
+	struct flow *f;
+	unsigned fl;
+	int block;
+
+	if ((f = flow_pickup(e, p, ts_us)) == NULL)
+		return GW_V_BYPASS;
+	if (!pickup_lost(e, f, why, &fl, ts_us)) {
 		f->pol_ref = POL_REF_NONE;
+		f->pol_source = POL_SRC_DEFAULT;
 		f->state = FLOW_ST_MIDSTREAM;
 		e->st.midstream++;
+		return GW_V_BYPASS;
 	}
+	e->st.lost++;
+	f->flags |= FLOW_F_REPORTED; /* its summary, if any, was written when it was lost */
+	/* Lost while its policy waited for the recipient domain (nothing but
+	 * the default or a pin matched the server): that domain can no longer
+	 * be read, so the strongest a domain could have asked for applies. */
+	if ((f->smtp.flags & SMTP_F_DEFER) && any_domain_enforced(e))
+		f->flags |= FLOW_F_ANYDOMAIN;
+	out_start(e, &out);
+	give_up(e, f, &out, why, (fl & FLOW_LOST_F_REPORTED) != 0);
+	block = handle_findings(e, f, &out, ts_us, NULL) | give_up_blocks(e, f) |
+	    ((fl & FLOW_LOST_F_BLOCKED) != 0);
+	flow_settle(e, f, block ? FLOW_ST_BLOCKED : FLOW_ST_DECIDED);
+	return block ? GW_V_BLOCK : GW_V_BYPASS;
 }
 
 /* The MX host a DANE flow is talking to: the name its address was looked
@@ -808,7 +1020,7 @@ ttl_normalize(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p)
 	} else {
 		ip[7] = want;
 	}
-	e->rewritten = 1;
+	e->out |= GW_OUT_REWRITTEN;
 }
 
 /* Would the receiver of this segment drop it before reading anything of
@@ -915,7 +1127,7 @@ first_copy(struct gw_engine *e, const struct tcp_half *h, const struct pkt *p)
 	    e->wframe + ((uintptr_t)p->payload - base), p->payload_len) == 0)
 		return 0;
 	pkt_tcp_csum_write(p, e->wframe + (l4 - base));
-	e->rewritten = 1;
+	e->out |= GW_OUT_REWRITTEN;
 	e->st.rewritten++;
 	return TCP_R_CONFLICT;
 }
@@ -942,6 +1154,9 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 				f->flags |= FLOW_F_AUTH_S;
 			return GW_V_ACCEPT;
 		}
+		/* Inline the rules clear the marks of every SYN: a retransmitted
+		 * one marks its connection "being inspected" again. */
+		e->out |= GW_OUT_INSPECTING;
 		/* TCP Fast Open: a server that takes TFO (Exim does) hands the
 		 * SYN's data to the MTA, so it is the first bytes of the
 		 * client's stream and inspected (passed unseen, a whole mail
@@ -1010,7 +1225,11 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		tls_findings(e, f, &tls, &out);
 		tp = &tls;
 	}
-	if (handle_findings(e, f, &out, ts_us, tp)) {
+	/* Lost without a handshake failing by itself (the retry is what
+	 * matters there): given up, so the policy settles it. */
+	if (f->smtp.phase == SMTP_PH_LOST && !(f->smtp.raised & (1u << SIG_TLS_HANDSHAKE_FAILED)))
+		give_up(e, f, &out, "the session could no longer be followed", 0);
+	if (handle_findings(e, f, &out, ts_us, tp) | give_up_blocks(e, f)) {
 		flow_settle(e, f, FLOW_ST_BLOCKED);
 		flow_report(e, f, "blocked", ts_us, tp);
 		return GW_V_BLOCK;
@@ -1034,16 +1253,17 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 
 enum gw_verdict
 gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len, uint64_t ts_us,
-    struct pkt *p, int *rewritten)
+    unsigned ct, struct pkt *p, unsigned *out)
 {
 	enum gw_verdict v;
 
 	e->wframe = ip;
 	e->framelen = len;
-	e->rewritten = 0;
+	e->ct_in = ct;
 	v = gw_engine_packet(e, PKT_LINK_RAW, ip, len, ts_us, p);
-	*rewritten = e->rewritten; /* (a dropped packet's change goes nowhere) */
+	*out = e->out; /* (a dropped packet's change goes nowhere) */
 	e->wframe = NULL;
+	e->ct_in = 0;
 	return v;
 }
 
@@ -1058,7 +1278,8 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 
 	e->st.packets++;
 	e->st.bytes += caplen;
-	expire_some(e, ts_us, GW_EXPIRE_PER_PACKET);
+	e->out = 0;
+	expire_some(e, ts_us, GW_EXPIRE_PER_PACKET, GW_EXPIRE_SCAN);
 	rc = pkt_decode(p, linktype, frame, caplen);
 	if (rc == PKT_FRAGMENT) {
 		const uint8_t *dg;
@@ -1092,11 +1313,14 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 	if (p->sport == 53 && e->conf.learn_dns && p->payload_len > 2)
 		learn_dns_tcp(e, p, ts_us);
 	f = flow_lookup(e->ft, p, &dir);
-	if (f != NULL && (f->flags & FLOW_F_RESET) && dir == FLOW_TO_SERVER &&
-	    (p->tcp_flags & (PKT_TH_SYN | PKT_TH_ACK | PKT_TH_RST)) == PKT_TH_SYN &&
-	    f->state != FLOW_ST_BLOCKED) {
-		/* A reset connection kept for its stragglers: a new SYN on its
-		 * 4-tuple opens a new one. */
+	if (f != NULL && dir == FLOW_TO_SERVER && (!flow_inspecting(f) || (f->flags & FLOW_F_RESET)) &&
+	    (p->tcp_flags & (PKT_TH_SYN | PKT_TH_ACK | PKT_TH_RST)) == PKT_TH_SYN) {
+		/* A new connection on the 4-tuple of a settled flow (port
+		 * reuse, NAT: the old one ended unseen, its FIN/RST bypassed
+		 * with it), or of a reset one kept for its stragglers. Inline
+		 * the rules clear the conntrack marks of a SYN
+		 * (netns-scripts/rules.sh), so it reaches us: start afresh. */
+		e->st.reused++;
 		flow_finish(e, f, FLOW_REMOVE_ENDED, ts_us);
 		f = NULL;
 	}
@@ -1123,8 +1347,7 @@ gw_engine_packet(struct gw_engine *e, int linktype, const uint8_t *frame, size_t
 		} else if (p->tcp_flags & PKT_TH_RST) {
 			v = GW_V_ACCEPT; /* a stray RST: nothing to follow */
 		} else {
-			flow_midstream(e, p, ts_us);
-			v = GW_V_BYPASS;
+			v = flow_midstream(e, p, ts_us);
 		}
 		e->st.verdicts[v]++;
 		return v;

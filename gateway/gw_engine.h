@@ -28,7 +28,10 @@ struct gw_engine_conf {
 	unsigned nports;
 	uint32_t max_flows;            /* flow table size */
 	uint32_t pool_chunks;          /* reassembly chunks (TCP_CHUNK_DATA bytes each) */
-	uint32_t idle_timeout_s;       /* forget a silent flow after this */
+	uint32_t idle_timeout_s;       /* forget a silent decided (or midstream) flow after this */
+	uint32_t inspect_timeout_s;    /* forget a silent flow still being inspected after this:
+	                                  beyond the MTAs' own reply timeouts (sendmail waits an
+	                                  hour), so a held reply cannot outwait the gateway */
 	uint32_t fallback_window_s;    /* tls_fallback: plaintext retry within this after a TLS failure */
 	uint32_t fallback_entries;     /* client/server pairs remembered for that */
 	uint32_t names_entries;        /* addresses whose MX name is remembered (DNS) */
@@ -36,6 +39,9 @@ struct gw_engine_conf {
 	uint32_t pins_max_age;         /* seconds a pin lasts after its last TLS session */
 	uint8_t  pins_mode;            /* enum pol_mode for servers matched only by a pin */
 	uint8_t  learn_dns;            /* learn address -> MX name from DNS answers */
+	uint8_t  midstream_lost;       /* a connection picked up without its SYN is given up as
+	                                  lost (policy decides), not passed: strict, or a capture
+	                                  that starts at a restart of the gateway */
 	uint32_t hs_buffers;           /* TLS handshake buffers (HSBUF_SIZE each) shared by the
 	                                  flows in their handshake; 0 = follow record headers only */
 };
@@ -45,7 +51,12 @@ struct gw_engine_conf {
 #define GW_PINS_MAX_DEFAULT     100000
 #define GW_NAMES_DEFAULT        16384
 #define GW_HS_BUFFERS_DEFAULT   64
-
+/* Idle limits: decided flows are only remembered to pass them cheaply
+ * (inline the connmark already bypasses them); a flow being inspected
+ * is kept two hours, beyond sendmail's one-hour Timeout.starttls and
+ * Timeout.rcpt (the longest default reply timeouts among the common MTAs). */
+#define GW_IDLE_TIMEOUT_DEFAULT    600
+#define GW_INSPECT_TIMEOUT_DEFAULT 7200
 
 /* Fill conf with built-in defaults (port 25, 65536 flows, ...). */
 void gw_engine_conf_default(struct gw_engine_conf *c);
@@ -91,18 +102,31 @@ void gw_engine_set_evidence(struct gw_engine *e, struct gw_evidence *ev);
 enum gw_verdict gw_engine_packet(struct gw_engine *e, int linktype,
     const uint8_t *frame, size_t caplen, uint64_t ts_us, struct pkt *p);
 
+/* Inline: what the kernel knows of a datagram's connection (ct, in) and
+ * what the driver must do beyond the verdict (*out). */
+#define GW_CT_INSPECTING  0x01 /* in: the connection carries the "being inspected" mark,
+                                  written when its inspection started (GW_OUT_INSPECTING) */
+#define GW_OUT_REWRITTEN  0x01 /* out: the datagram was changed in place */
+#define GW_OUT_INSPECTING 0x02 /* out: inspection of this connection starts: mark it
+                                  "being inspected" (kept by conntrack across a restart) */
+
 /*
  * Inline: as gw_engine_packet() on a raw IP datagram the caller will
  * forward, which may change it. A segment that repeats inspected bytes
  * with different ones (an overlap or retransmission attack) is rewritten
- * in place to the first copy, TCP checksum recomputed, and *rewritten set:
- * forwarded with a pass verdict (ACCEPT, BYPASS), the receiver then gets
- * exactly the stream that was inspected; a dropped one goes nowhere.
+ * in place to the first copy, TCP checksum recomputed, and GW_OUT_REWRITTEN
+ * set: forwarded with a pass verdict (ACCEPT, BYPASS), the receiver then
+ * gets exactly the stream that was inspected; a dropped one goes nowhere.
+ * A packet without a flow whose connection is GW_CT_INSPECTING was being
+ * inspected when its state went away (idle expiry, eviction, a restart of
+ * the daemon): it is given up as lost (blocked under enforce), never taken
+ * for a new midstream connection.
  */
 enum gw_verdict gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len,
-    uint64_t ts_us, struct pkt *p, int *rewritten);
+    uint64_t ts_us, unsigned ct, struct pkt *p, unsigned *out);
 
-/* Expire flows idle longer than the timeout (call now and then). */
+/* Expire flows idle longer than their limit (inspect_timeout_s while being
+ * inspected, idle_timeout_s once settled); call now and then. */
 void gw_engine_expire(struct gw_engine *e, uint64_t now_us);
 
 /* End of input: finish every flow (flow events), as if all ended now. */

@@ -207,11 +207,17 @@ gwi_thread_fini(void *tctx)
 /* nfq packet: the engine decides, we translate. */
 static enum nfq_verdict
 gwi_packet(void *tctx, uint8_t *ip, size_t len, uint64_t ts_us,
-    struct pkt *p, int *changed)
+    unsigned in, struct pkt *p, unsigned *out)
 {
 	struct gw_thread *t = tctx;
+	enum gw_verdict v;
+	unsigned eo;
 
-	switch (gw_engine_packet_inline(t->e, ip, len, ts_us, p, changed)) {
+	v = gw_engine_packet_inline(t->e, ip, len, ts_us,
+	    (in & NFQ_IN_INSPECTING) ? GW_CT_INSPECTING : 0, p, &eo);
+	*out = ((eo & GW_OUT_REWRITTEN) ? NFQ_OUT_CHANGED : 0) |
+	    ((eo & GW_OUT_INSPECTING) ? NFQ_OUT_INSPECTING : 0);
+	switch (v) {
 	case GW_V_BYPASS:
 		return NFQ_BYPASS;
 	case GW_V_DROP:
@@ -262,6 +268,10 @@ stats_add(struct gw_stats *a, const struct gw_stats *b)
 		a->decode[i] += b->decode[i];
 	a->not_monitored += b->not_monitored;
 	a->midstream += b->midstream;
+	a->lost += b->lost;
+	a->gave_up += b->gave_up;
+	a->reused += b->reused;
+	a->expired_inspecting += b->expired_inspecting;
 	for (i = 0; i < GW_V_COUNT; i++)
 		a->verdicts[i] += b->verdicts[i];
 	for (i = 0; i < SIG_COUNT; i++) {
@@ -422,6 +432,7 @@ needs_restart(const struct gw_config *a, const struct gw_config *b)
 	return memcmp(&a->engine, &b->engine, sizeof a->engine) != 0 ||
 	    a->fail_open != b->fail_open || a->queue_maxlen != b->queue_maxlen ||
 	    a->rcvbuf != b->rcvbuf || a->bypass_mark != b->bypass_mark ||
+	    a->inspect_mark != b->inspect_mark ||
 	    strcmp(a->user, b->user) != 0 || strcmp(a->eve_path, b->eve_path) != 0 ||
 	    a->eve_enabled != b->eve_enabled ||
 	    memcmp(&a->syslog, &b->syslog, sizeof a->syslog) != 0 ||
@@ -681,6 +692,7 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	nc.rcvbuf = c->rcvbuf;
 	nc.copy_range = GWI_COPY_RANGE;
 	nc.bypass_mark = c->bypass_mark;
+	nc.inspect_mark = c->inspect_mark;
 	nc.fail_open = c->fail_open;
 	nc.thread_init = gwi_thread_init;
 	nc.thread_fini = gwi_thread_fini;
@@ -710,8 +722,8 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 		gw_syslog_no_new_sockets(sl);
 	}
 	log_info("inline: queues %u-%u, fail-open %s, bypass mark 0x%x, "
-	    "queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
-	    c->bypass_mark, c->queue_maxlen);
+	    "inspect mark 0x%x, queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
+	    c->bypass_mark, c->inspect_mark, c->queue_maxlen);
 
 	e = pthread_create(&sigtid, NULL, signal_thread, &d);
 	if (e != 0) {

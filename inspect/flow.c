@@ -54,12 +54,18 @@ endpoint_hash(uint64_t seed, const struct pkt_addr *a, uint16_t port)
 
 /* Symmetric flow hash: the same for both directions of a connection. */
 static uint32_t
-flow_hash(const struct flow_table *t, uint8_t af, const struct pkt_addr *a,
+flow_hash(uint64_t seed, uint8_t af, const struct pkt_addr *a,
     uint16_t ap, const struct pkt_addr *b, uint16_t bp)
 {
-	uint64_t x = endpoint_hash(t->seed, a, ap), y = endpoint_hash(t->seed, b, bp);
+	uint64_t x = endpoint_hash(seed, a, ap), y = endpoint_hash(seed, b, bp);
 
 	return (uint32_t)mix64((x + y) ^ (x ^ y) * 0x9e3779b97f4a7c15ULL ^ af);
+}
+
+uint32_t
+flow_key_hash(uint64_t seed, const struct flow_key *k)
+{
+	return flow_hash(seed, k->af, &k->caddr, k->cport, &k->saddr, k->sport);
 }
 
 struct flow_table *
@@ -134,7 +140,7 @@ struct flow *
 flow_lookup(struct flow_table *t, const struct pkt *p, int *dir)
 {
 	size_t alen = p->af == 4 ? 4 : 16;
-	uint32_t h = flow_hash(t, p->af, &p->src, p->sport, &p->dst, p->dport) & t->mask;
+	uint32_t h = flow_hash(t->seed, p->af, &p->src, p->sport, &p->dst, p->dport) & t->mask;
 
 	for (uint32_t i = t->bucket[h]; i; i = t->slot[i - 1].hnext) {
 		struct flow *f = &t->slot[i - 1];
@@ -181,7 +187,7 @@ flow_create(struct flow_table *t, const struct pkt *p, uint64_t ts_us)
 	f->start_us = ts_us;
 	f->last_sec = (uint32_t)(ts_us / 1000000);
 	smtp_init(&f->smtp);
-	h = flow_hash(t, p->af, &p->src, p->sport, &p->dst, p->dport) & t->mask;
+	h = flow_hash(t->seed, p->af, &p->src, p->sport, &p->dst, p->dport) & t->mask;
 	f->hnext = t->bucket[h];
 	t->bucket[h] = i;
 	lru_push(t, i);
@@ -218,7 +224,7 @@ void
 flow_remove(struct flow_table *t, struct flow *f, int why)
 {
 	uint32_t i = (uint32_t)(f - t->slot) + 1;
-	uint32_t h = flow_hash(t, f->key.af, &f->key.caddr, f->key.cport,
+	uint32_t h = flow_hash(t->seed, f->key.af, &f->key.caddr, f->key.cport,
 	    &f->key.saddr, f->key.sport) & t->mask;
 	uint32_t *pp = &t->bucket[h];
 

@@ -57,10 +57,10 @@ struct flow {
 	uint8_t  state;          /* enum flow_state */
 	uint8_t  mode;           /* policy mode in force (owner's enum) */
 	uint8_t  ended;          /* FIN/RST seen from: bit 0 client, bit 1 server */
-	uint8_t  flags;          /* FLOW_F_* */
 	uint8_t  ttl[2];         /* highest IP TTL / hop limit seen per direction (FLOW_TO_*):
 	                            inline, lower ones are raised to it so what is inspected
 	                            reaches the receiver */
+	uint16_t flags;          /* FLOW_F_* */
 	struct smtp smtp;        /* the SMTP dialogue */
 };
 
@@ -74,6 +74,10 @@ struct flow {
 #define FLOW_F_AUTH_S   0x20 /* the server's SYN-ACK did: the server holds a key */
 #define FLOW_F_RESET    0x40 /* an acceptable RST was seen before the decision: kept (not
                                 removed) in case it never reached the other end */
+#define FLOW_F_GAVEUP   0x80 /* given up before its decision: its policy settles it
+                                (gw_engine.c give_up) */
+#define FLOW_F_ANYDOMAIN 0x100 /* lost while its policy waited for the recipient domain:
+                                 held to the strongest a domain policy asks (enforce) */
 
 struct flow_table;
 
@@ -112,6 +116,10 @@ void flow_remove(struct flow_table *t, struct flow *f, int why);
 
 int flow_table_full(const struct flow_table *t);
 void flow_table_get_stats(const struct flow_table *t, struct flow_stats *st);
+
+/* The table's symmetric hash of a key under seed (for other tables keyed
+ * by connection, such as flow_lost.h). */
+uint32_t flow_key_hash(uint64_t seed, const struct flow_key *k);
 
 /* Call fn on each flow, oldest first; fn may not remove flows. */
 void flow_table_walk(struct flow_table *t, void (*fn)(void *, struct flow *), void *ctx);

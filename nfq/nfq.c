@@ -9,6 +9,9 @@
  * (honoured where the kernel has CONFIG_NETFILTER_NETLINK_GLUE_CT) and in
  * the packet mark, which the rules copy to the connmark in mangle
  * POSTROUTING (netns-scripts/rules.sh) - so it works on either kernel. The
+ * "being inspected" bit is written the same two ways when the caller says
+ * a connection's inspection starts, and read back from the packet mark,
+ * into which the rules restore it from the connmark before queueing. The
  * caller must not call into a thread's context from another thread: each
  * thread only ever touches the context thread_init() returned on it.
  */
@@ -65,6 +68,7 @@
 /* Per-thread counters: written by the owning thread only, read by anyone. */
 struct nfq_counters {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent, changed;
+	uint64_t marked_inspecting;
 	uint64_t lat[NFQ_LAT_BUCKETS];   /* receive -> verdict histogram (nfq.h) */
 	uint64_t lat_sum_us;             /* sum of those times */
 };
@@ -346,13 +350,13 @@ batch_flush(struct nfq_thread *t)
 	t->batch_n = 0;
 }
 
-/* One verdict for one packet; set_mark also writes the bypass bit; data
+/* One verdict for one packet; bit (0 = none) is written into the packet
+ * mark and the connmark (the bypass or the "being inspected" bits); data
  * (len bytes) replaces the packet when not NULL. */
 static void
-verdict_one(struct nfq_thread *t, uint32_t id, int verdict, int set_mark,
+verdict_one(struct nfq_thread *t, uint32_t id, int verdict, uint32_t bit,
     uint32_t pkt_mark, const void *data, size_t len)
 {
-	uint32_t bit = t->q->c.bypass_mark;
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 
@@ -362,7 +366,7 @@ verdict_one(struct nfq_thread *t, uint32_t id, int verdict, int set_mark,
 		nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
 		CNT_ADD(t, changed, 1);
 	}
-	if (set_mark && bit != 0) {
+	if (bit != 0) {
 		nfq_nlmsg_verdict_put_mark(nlh, pkt_mark | bit);
 		nest = mnl_attr_nest_start(nlh, NFQA_CT);
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(bit));
@@ -385,10 +389,10 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 	struct nlattr *attr[NFQA_MAX + 1];
 	struct nfqnl_msg_packet_hdr *ph;
 	enum nfq_verdict v;
-	uint32_t id, mark = 0;
+	uint32_t id, mark = 0, setbit;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int changed = 0;
+	unsigned in = 0, out = 0;
 
 	memset(attr, 0, sizeof attr);
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
@@ -411,12 +415,19 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 		data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 		memset(&t->pkt, 0, sizeof t->pkt);
-		v = c->packet(t->tctx, data, len, now_us(), &t->pkt, &changed);
+		if (c->inspect_mark != 0 && (mark & c->inspect_mark) == c->inspect_mark)
+			in |= NFQ_IN_INSPECTING;
+		v = c->packet(t->tctx, data, len, now_us(), in, &t->pkt, &out);
 	}
 
-	if (changed && (v == NFQ_ACCEPT || v == NFQ_BYPASS)) {
+	setbit = v == NFQ_BYPASS ? c->bypass_mark :
+	    v == NFQ_ACCEPT && (out & NFQ_OUT_INSPECTING) ? c->inspect_mark : 0;
+	if (v == NFQ_ACCEPT && setbit != 0)
+		CNT_ADD(t, marked_inspecting, 1);
+	if ((v == NFQ_ACCEPT || v == NFQ_BYPASS) && ((out & NFQ_OUT_CHANGED) || setbit != 0)) {
 		batch_flush(t);
-		verdict_one(t, id, NF_ACCEPT, v == NFQ_BYPASS, mark, data, len);
+		verdict_one(t, id, NF_ACCEPT, setbit, mark,
+		    (out & NFQ_OUT_CHANGED) ? data : NULL, len);
 		return;
 	}
 	switch (v) {
@@ -427,9 +438,9 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 		if (++t->batch_n >= NFQ_BATCH_MAX)
 			batch_flush(t);
 		break;
-	case NFQ_BYPASS:
+	case NFQ_BYPASS: /* bypass_mark 0: nothing to write */
 		batch_flush(t);
-		verdict_one(t, id, NF_ACCEPT, 1, mark, NULL, 0);
+		verdict_one(t, id, NF_ACCEPT, 0, mark, NULL, 0);
 		break;
 	case NFQ_DROP:
 		batch_flush(t);
@@ -613,6 +624,7 @@ nfq_get_stats(const struct nfq *q, struct nfq_stats *st)
 		    __ATOMIC_RELAXED);
 		st->rst_sent += __atomic_load_n(&k->rst_sent, __ATOMIC_RELAXED);
 		st->changed += __atomic_load_n(&k->changed, __ATOMIC_RELAXED);
+		st->marked_inspecting += __atomic_load_n(&k->marked_inspecting, __ATOMIC_RELAXED);
 		for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
 			st->lat[b] += __atomic_load_n(&k->lat[b], __ATOMIC_RELAXED);
 		st->lat_sum_us += __atomic_load_n(&k->lat_sum_us, __ATOMIC_RELAXED);

@@ -6,7 +6,11 @@
  * turning its answer into a verdict: runs of ACCEPT are batched, decided
  * connections get the bypass connmark in the verdict itself, a datagram
  * the caller changed is handed back with its verdict, BLOCK drops
- * the packet and forges RSTs to both ends from a raw socket. This module
+ * the packet and forges RSTs to both ends from a raw socket. A connection
+ * whose inspection starts gets the "being inspected" connmark bit, and
+ * the caller learns whether a packet's connection carries it (the rules
+ * restore that bit of the connmark into the packet mark), so a connection
+ * whose state the caller lost -- a restart included -- is known. This module
  * knows nothing of SMTP or policy: it is the gateway's transport.
  */
 #ifndef NFQ_NFQ_H
@@ -24,21 +28,30 @@ enum nfq_verdict {
 	NFQ_BLOCK        /* drop and RST both ends (p must be the decoded packet) */
 };
 
+/* The packet callback's in and out bits. */
+#define NFQ_IN_INSPECTING  0x01 /* the packet mark has every inspect_mark bit */
+#define NFQ_OUT_CHANGED    0x01 /* the datagram was changed in place */
+#define NFQ_OUT_INSPECTING 0x02 /* set the inspect_mark bits on the connection */
+
 struct nfq_conf {
 	unsigned qfirst, qlast;   /* queue numbers, inclusive */
 	uint32_t queue_maxlen;    /* NFQA_CFG_QUEUE_MAXLEN */
 	uint32_t rcvbuf;          /* SO_RCVBUFFORCE bytes */
 	uint32_t copy_range;      /* bytes of each packet copied to us */
 	uint32_t bypass_mark;     /* connmark bits set on NFQ_BYPASS */
+	uint32_t inspect_mark;    /* connmark bits "being inspected" (NFQ_OUT_INSPECTING),
+	                             0 = not used */
 	int      fail_open;       /* NFQA_CFG_F_FAIL_OPEN */
 	/* Per-thread setup: returns that thread's context (NULL = failure). */
 	void *(*thread_init)(void *arg, unsigned queue);
 	void  (*thread_fini)(void *tctx);
-	/* Per packet: ip/len is the datagram, ts_us its arrival time. It may
-	 * change the datagram in place (same length) and set *changed: an
-	 * ACCEPT or BYPASS then forwards the changed datagram. */
+	/* Per packet: ip/len is the datagram, ts_us its arrival time, in its
+	 * NFQ_IN_* bits. It may change the datagram in place (same length) and
+	 * set NFQ_OUT_CHANGED in *out: an ACCEPT or BYPASS then forwards the
+	 * changed datagram; NFQ_OUT_INSPECTING with an ACCEPT marks the
+	 * connection "being inspected". */
 	enum nfq_verdict (*packet)(void *tctx, uint8_t *ip, size_t len,
-	    uint64_t ts_us, struct pkt *p, int *changed);
+	    uint64_t ts_us, unsigned in, struct pkt *p, unsigned *out);
 	/* Called between batches on each thread (reload checks, expiry). */
 	void  (*idle)(void *tctx, uint64_t now_us);
 	void  *arg;               /* passed to thread_init */
@@ -54,6 +67,7 @@ struct nfq_conf {
 struct nfq_stats {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
 	uint64_t changed;               /* packets forwarded with changed bytes */
+	uint64_t marked_inspecting;     /* connections marked "being inspected" */
 	uint64_t lat[NFQ_LAT_BUCKETS];  /* receive -> verdict, see above */
 	uint64_t lat_sum_us;            /* their sum, microseconds */
 };

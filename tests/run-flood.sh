@@ -12,7 +12,8 @@
 # capacity = max_flows), and peak RSS (/usr/bin/time -v) under a bound
 # computed from the configuration:
 #   baseline (the same binary and config on a one-session capture)
-#   + max_flows * 512 B (flow + hash slot, twice the measured 261 B)
+#   + max_flows * 512 B (flow 256 B + hash slot 4 B + lost-connection
+#     memory entry 48 B: inspect/flow_lost.h; 308 B, with room to spare)
 #   + pool_chunks * 2 KiB (reassembly) + 4 MiB (IP fragment table).
 set -u
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }

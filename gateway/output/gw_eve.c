@@ -506,8 +506,11 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 			other += st->decode[i];
 	}
 	jb_printf(&b, "\"other\":%llu}", (unsigned long long)other);
-	jb_printf(&b, ",\"not_monitored\":%llu,\"midstream\":%llu,\"verdicts\":{",
-	    (unsigned long long)st->not_monitored, (unsigned long long)st->midstream);
+	jb_printf(&b, ",\"not_monitored\":%llu,\"midstream\":%llu,\"lost\":%llu,"
+	    "\"gave_up\":%llu,\"reused\":%llu,\"verdicts\":{",
+	    (unsigned long long)st->not_monitored, (unsigned long long)st->midstream,
+	    (unsigned long long)st->lost, (unsigned long long)st->gave_up,
+	    (unsigned long long)st->reused);
 	for (i = 0; i < GW_V_COUNT; i++)
 		jb_printf(&b, "%s\"%s\":%llu", i ? "," : "", gw_verdict_names[i],
 		    (unsigned long long)st->verdicts[i]);
@@ -539,11 +542,13 @@ eve_stats(struct eve *ev, uint64_t ts_us, const struct gw_stats *st)
 		    (unsigned long long)st->policy_by[i]);
 	jb_raw(&b, "}", 1);
 	jb_printf(&b, ",\"flow\":{\"capacity\":%u,\"active\":%u,\"created\":%llu,"
-	    "\"evicted\":%llu,\"evicted_inspecting\":%llu,\"expired\":%llu,\"removed\":%llu}",
+	    "\"evicted\":%llu,\"evicted_inspecting\":%llu,\"expired\":%llu,"
+	    "\"expired_inspecting\":%llu,\"removed\":%llu}",
 	    st->flow.capacity, st->flow.active,
 	    (unsigned long long)st->flow.created, (unsigned long long)st->flow.evicted,
 	    (unsigned long long)st->evicted_inspecting,
-	    (unsigned long long)st->flow.expired, (unsigned long long)st->flow.removed);
+	    (unsigned long long)st->flow.expired, (unsigned long long)st->expired_inspecting,
+	    (unsigned long long)st->flow.removed);
 	jb_printf(&b, ",\"pool\":{\"chunks\":%u,\"in_use\":%u,\"exhausted\":%llu,"
 	    "\"history_reclaimed\":%llu}}",
 	    st->pool.chunks, st->pool.in_use, (unsigned long long)st->pool.exhausted,

@@ -162,7 +162,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	    (unsigned long long)st->flow.created);
 	one(fp, "flows_evicted_total", "counter", "Flows evicted from a full flow table.",
 	    (unsigned long long)st->flow.evicted);
-	one(fp, "flows_expired_total", "counter", "Flows forgotten after idle_timeout.",
+	one(fp, "flows_expired_total", "counter", "Flows forgotten after idle_timeout or inspect_timeout.",
 	    (unsigned long long)st->flow.expired);
 	one(fp, "flows_removed_total", "counter", "Flows that ended (FIN/RST) and left the table.",
 	    (unsigned long long)st->flow.removed);
@@ -197,6 +197,18 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	one(fp, "flows_evicted_inspecting_total", "counter",
 	    "Flows evicted in the middle of their inspection (flow table full of them).",
 	    (unsigned long long)st->evicted_inspecting);
+	one(fp, "flows_expired_inspecting_total", "counter",
+	    "Flows forgotten after inspect_timeout while still being inspected.",
+	    (unsigned long long)st->expired_inspecting);
+	one(fp, "flows_lost_total", "counter",
+	    "Connections seen again after their inspection state was lost (expired, evicted, restart): given up.",
+	    (unsigned long long)st->lost);
+	one(fp, "flows_given_up_total", "counter",
+	    "Flows given up before their decision (blocked under enforce, passed otherwise).",
+	    (unsigned long long)st->gave_up);
+	one(fp, "flows_reused_total", "counter",
+	    "New SYNs on the 4-tuple of a settled flow (inspected as new connections).",
+	    (unsigned long long)st->reused);
 	one(fp, "pool_history_reclaimed_total", "counter",
 	    "History chunks taken back from idle flows when the pool ran dry.",
 	    (unsigned long long)st->hist_reclaimed);

@@ -41,6 +41,11 @@ struct gw_stats {
 	uint64_t decode[8];               /* by enum pkt_status */
 	uint64_t not_monitored;           /* TCP, but no inspected port */
 	uint64_t midstream;               /* flows picked up without a handshake */
+	uint64_t lost;                    /* later packets of connections whose inspection state
+	                                     was lost (expired, evicted, restart): given up */
+	uint64_t gave_up;                 /* flows given up before their decision (any reason) */
+	uint64_t reused;                  /* new SYNs on the 4-tuple of a settled flow: new flows */
+	uint64_t expired_inspecting;      /* flows expired while being inspected */
 	uint64_t verdicts[GW_V_COUNT];    /* by enum gw_verdict */
 	uint64_t findings[SIG_COUNT];     /* alerts written, by signature */
 	uint64_t findings_blocked[SIG_COUNT]; /* of those, with action blocked */

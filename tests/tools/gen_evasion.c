@@ -1055,6 +1055,59 @@ c_tfo_syn_data(struct gen *g)
 	}
 }
 
+/* Issue 20.8: a new connection on the 4-tuple of a decided one. The first
+ * session goes into TLS and is never seen to end (a decided flow is
+ * bypassed, its FIN/RST with it; here it has none at all, as when a NAT
+ * forgot it); the second, same client port, new ISN, is stripped: it must
+ * be inspected from its SYN, not passed with the old flow. */
+static void
+c_reuse_4tuple(struct gen *g)
+{
+	struct capw_conn c, d;
+	char cli[32];
+
+	snprintf(cli, sizeof cli, "%s", cli4(g));
+	open_conn(g, &c, 4, cli, SRV_ENFORCE, 1);
+	greet(g, &c);
+	say(g, &c, S, T_REPLY_S);
+	say(g, &c, C, "STARTTLS\r\n");
+	say(g, &c, S, T_READY);
+	tls_start(g, &c);
+	g->w.ts_us += 30 * 1000000u;
+	open_conn(g, &d, 4, cli, SRV_ENFORCE, 0);   /* new ISNs... */
+	d.e[C].port = c.e[C].port;                  /* ...same 4-tuple */
+	d.e[C].nxt--;
+	d.e[S].nxt--;
+	capw_handshake(&g->w, &d);
+	greet(g, &d);
+	say(g, &d, S, T_REPLY_X);
+	finish(g, &d, 1);
+}
+
+/* Issue 20.9: a session stalled after its EHLO while a flood of greeted
+ * sessions to a server without policy fills the flow table
+ * (tests/evasion/evasion.conf: engine.max_flows = 64): the oldest 16 are
+ * all mid-inspection, so the stalled one is evicted with an alert whose
+ * action is "blocked". Then its stripped EHLO reply and plaintext MAIL
+ * arrive: they must be dropped and reset (given up as lost), not picked
+ * up midstream. 200 flood sessions: inline (t11) two queues share them,
+ * and the victim's still gets far more than the 64 that evict it. */
+#define EVICT_FLOOD 200
+static void
+c_evict_victim(struct gen *g)
+{
+	struct capw_conn v, f;
+
+	open_conn(g, &v, 4, cli4(g), SRV_ENFORCE, 1);
+	greet(g, &v);
+	for (int i = 0; i < EVICT_FLOOD; i++) {
+		open_conn(g, &f, 4, cli4(g), SRV_NONE, 1);
+		say(g, &f, S, T_BANNER);
+	}
+	say(g, &v, S, T_REPLY_X);
+	finish(g, &v, 1);
+}
+
 struct ecase {
 	const char *name;
 	void (*fn)(struct gen *g);
@@ -1099,6 +1152,8 @@ static const struct ecase cases[] = {
 	{ "verb_whitespace", c_verb_whitespace },
 	{ "clean_forms", c_clean_forms },
 	{ "tfo_syn_data", c_tfo_syn_data },
+	{ "reuse_4tuple", c_reuse_4tuple },
+	{ "evict_victim", c_evict_victim },
 };
 
 static void

@@ -85,6 +85,8 @@ struct session {
 	unsigned delay_s;         /* seconds after the previous session's last packet */
 	const char *dns;          /* if set: first a DNS answer "dns has the server's address" */
 	int dns_tcp;              /* ...over TCP (one segment, length-prefixed), not UDP */
+	int stop_at;              /* steps from this one on are not written (the first half of
+	                             a capture cut in two); 0 = to the end */
 };
 
 /* One capture. */
@@ -92,6 +94,8 @@ struct fcase {
 	const char *name;         /* file name without .pcap */
 	int dlt;                  /* DLT_EN10MB, DLT_LINUX_SLL or DLT_RAW */
 	struct session sess[GEN_MAX_SESS];
+	const char *seed_of;      /* seed the connections as for this case name (the halves of
+	                             one capture); NULL = name */
 };
 
 /* ------------------------------------------------------------------ */
@@ -280,6 +284,30 @@ static const struct step d_midstream[] = {
 	MAIL_TXN, FIN(C), END
 };
 
+/* A reply held past the inspecting idle limit's old value (600 s: the
+ * session must still be inspected) and past its new one (7200 s: the flow
+ * is forgotten, remembered as lost, and the held reply is given up:
+ * blocked under enforce). sendmail waits an hour for either reply. */
+#define HELD_STARTTLS_REPLY(var, secs) static const struct step var[] = { \
+	BANNER, EHLO, EHLO_TLS, STARTTLS, PAUSE(secs), \
+	{ S, "454 4.7.0 TLS not available due to local problem\r\n" }, MAIL_TXN, FIN(C), END }
+HELD_STARTTLS_REPLY(d_held_starttls_700, 700);
+HELD_STARTTLS_REPLY(d_held_starttls_7300, 7300);
+#define HELD_EHLO_REPLY(var, secs) static const struct step var[] = { \
+	BANNER, EHLO, PAUSE(secs), \
+	{ S, "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\r\n" }, \
+	MAIL_TXN, FIN(C), END }
+HELD_EHLO_REPLY(d_held_ehlo_700, 700);
+HELD_EHLO_REPLY(d_held_ehlo_7300, 7300);
+
+/* A restart mid-session: one capture cut in two after the EHLO (step 2),
+ * the halves replayed as two runs (tests/run-golden.sh). */
+static const struct step d_restart[] = {
+	BANNER, EHLO,
+	{ S, "250-mx.example.net\r\n250-PIPELINING\r\n250-XXXXXXXX\r\n250 8BITMIME\r\n" },
+	MAIL_TXN, FIN(C), END
+};
+
 /* Policy cases (tests/fixtures/policy/, tests/run-policy.sh). */
 #define BANNER_RELAY { S, "220 relay.example.com ESMTP\r\n" }
 static const struct step d_pol_notls[] = {       /* STARTTLS deleted from the reply */
@@ -298,6 +326,15 @@ static const struct step d_pol_notls_other[] = { /* recipient domain without a p
 #define REAL_TLS(name) TLSFILE(C, name, 0), TLSFILE(S, name, 1), TLSFILE(C, name, 2)
 #define REAL_TLS_DIALOGUE(var, name) static const struct step var[] = { \
 	BANNER_RELAY, EHLO, EHLO_TLS, STARTTLS, READY, REAL_TLS(name), FIN(C), END }
+/* The first RCPT (the one its domain's policy decides at) held past the
+ * old and the new inspecting idle limit. */
+#define HELD_RCPT(var, secs) static const struct step var[] = { \
+	BANNER_RELAY, EHLO, EHLO_NOTLS, \
+	{ C, "MAIL FROM:<alice@client.example.org>\r\n" }, { S, "250 2.1.0 Ok\r\n" }, \
+	PAUSE(secs), { C, "RCPT TO:<bob@example.net>\r\n" }, { S, "250 2.1.5 Ok\r\n" }, \
+	{ C, "QUIT\r\n" }, { S, "221 2.0.0 Bye\r\n" }, FIN(C), END }
+HELD_RCPT(d_held_rcpt_700, 700);
+HELD_RCPT(d_held_rcpt_7300, 7300);
 REAL_TLS_DIALOGUE(d_real_tls12, "tls12");
 REAL_TLS_DIALOGUE(d_real_tls12_wrongname, "tls12_wrongname");
 REAL_TLS_DIALOGUE(d_real_tls12_expired, "tls12_expired");
@@ -346,6 +383,16 @@ static const struct fcase cases[] = {
 	{ "tls_fallback_enforce", DLT_EN10MB, {
 		V4("198.51.100.31", "203.0.113.34", d_hs_rst),
 		{ 4, "198.51.100.31", "203.0.113.34", d_fallback_plain, 0, 5 } } },
+	/* Held replies (issue 19), enforced servers. */
+	{ "held_starttls_reply_700", DLT_EN10MB, { V4("198.51.100.60", "203.0.113.35", d_held_starttls_700) } },
+	{ "held_starttls_reply_7300", DLT_EN10MB, { V4("198.51.100.61", "203.0.113.36", d_held_starttls_7300) } },
+	{ "held_ehlo_reply_700", DLT_EN10MB, { V4("198.51.100.62", "203.0.113.37", d_held_ehlo_700) } },
+	{ "held_ehlo_reply_7300", DLT_EN10MB, { V4("198.51.100.63", "203.0.113.38", d_held_ehlo_7300) } },
+	/* The two halves of one session, cut after the EHLO. */
+	{ "restart_first", DLT_EN10MB, { { 4, "198.51.100.64", "203.0.113.39", d_restart, 0, 0, NULL, 0, 2 } },
+	    "restart" },
+	{ "restart_second", DLT_EN10MB, { { 4, "198.51.100.64", "203.0.113.39", d_restart, 2, 0, NULL, 0, 0 } },
+	    "restart" },
 };
 
 /* Domain policies, DNS-learned MX names, recipient domains, pins: replayed
@@ -390,6 +437,9 @@ static const struct fcase policy_cases[] = {
 		{ 4, "198.51.100.56", "192.0.2.56", d_real_tls13_hrr, 0, 0, "mx.example.net" } } },
 	/* The same self-signed server with no policy naming its MX: informational. */
 	{ "tls12_selfsigned_nopolicy", DLT_EN10MB, { V4("198.51.100.57", "192.0.2.57", d_real_tls12_selfsigned) } },
+	/* The first RCPT to example.net (MTA-STS enforce) held (issue 19). */
+	{ "held_rcpt_700", DLT_EN10MB, { V4("198.51.100.58", "192.0.2.58", d_held_rcpt_700) } },
+	{ "held_rcpt_7300", DLT_EN10MB, { V4("198.51.100.59", "192.0.2.59", d_held_rcpt_7300) } },
 };
 
 /* ------------------------------------------------------------------ */
@@ -943,7 +993,7 @@ write_session(struct gen *g, const struct session *ss, uint32_t seed)
 		send_dns(g, &c, ss->dns, ss->dns_tcp);
 	capw_handshake(&g->w, &c);
 
-	for (int i = 0; ss->steps[i].op != OP_END; i++) {
+	for (int i = 0; ss->steps[i].op != OP_END && (ss->stop_at == 0 || i < ss->stop_at); i++) {
 		const struct step *st = &ss->steps[i];
 		const struct step *next = &ss->steps[i + 1];
 
@@ -984,7 +1034,7 @@ write_case(const char *dir, const struct fcase *fc)
 {
 	char path[4096];
 	struct gen g;
-	uint32_t seed = capw_seed(fc->name);
+	uint32_t seed = capw_seed(fc->seed_of ? fc->seed_of : fc->name);
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s.pcap", dir, fc->name) >= sizeof path)
 		die("path too long");

@@ -38,9 +38,9 @@ has(const struct pkt *p, const char *s)
 
 static enum nfq_verdict
 probe_packet(void *tctx, uint8_t *ip, size_t len, uint64_t ts_us,
-    struct pkt *p, int *changed)
+    unsigned in, struct pkt *p, unsigned *out)
 {
-	(void)tctx; (void)ts_us; (void)changed;
+	(void)tctx; (void)ts_us; (void)in; (void)out;
 	if (pkt_decode_ip(p, ip, len) != PKT_OK)
 		return NFQ_ACCEPT;
 	if (has(p, "BLOCK"))

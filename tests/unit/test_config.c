@@ -134,9 +134,10 @@ test_all_sections(void **state)
 	    "ports = [ 25, 587 ];\n"
 	    "eve = { file = \"/var/log/starttls-guard/eve.json\"; };\n"
 	    "engine = { max_flows = 1000; pool_chunks = 64; idle_timeout = 30;\n"
+	    "           inspect_timeout = 4000; midstream = \"lost\";\n"
 	    "           fallback_window = 0; fallback_entries = 16; };\n"
 	    "nfqueue = { fail_open = false; queue_maxlen = 100; rcvbuf = 65536;\n"
-	    "            bypass_mark = 0x4; user = \"starttls-guard\"; };\n"
+	    "            bypass_mark = 0x4; inspect_mark = 0x8; user = \"starttls-guard\"; };\n"
 	    "policy = {\n"
 	    "  default = { mode = \"enforce\"; min_tls = 1.3; };\n"
 	    "  rules = (\n"
@@ -158,6 +159,9 @@ test_all_sections(void **state)
 	assert_int_equal(c.engine.max_flows, 1000);
 	assert_int_equal(c.engine.pool_chunks, 64);
 	assert_int_equal(c.engine.idle_timeout_s, 30);
+	assert_int_equal(c.engine.inspect_timeout_s, 4000);
+	assert_int_equal(c.engine.midstream_lost, 1);
+	assert_int_equal(c.inspect_mark, 8);
 	assert_int_equal(c.engine.fallback_window_s, 0);
 	assert_int_equal(c.engine.fallback_entries, 16);
 	assert_int_equal(c.fail_open, 0);
@@ -207,6 +211,11 @@ test_small_forms(void **state)
 	if (gw_config_load(tc_write(""), &c, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(c.engine.ports[0], 25);
+	assert_int_equal(c.engine.idle_timeout_s, 600);
+	assert_int_equal(c.engine.inspect_timeout_s, 7200);
+	assert_int_equal(c.engine.midstream_lost, 0);
+	assert_int_equal(c.bypass_mark, 0x10000);
+	assert_int_equal(c.inspect_mark, 0x20000);
 	gw_config_free(&c);
 	unlink(tc_path);
 }
@@ -268,6 +277,9 @@ test_bad_files(void **state)
 		{ "policy = {\n  eff_list = 5;\n};\n", 2, "policy.eff_list: expected a string" },
 		{ "policy = 1;\n", 1, "policy: expected a group" },
 		{ "ports = [ 25, 70000 ];\n", 1, "70000 is out of range" },
+		{ "engine = {\n  midstream = \"drop\";\n};\n", 2, "neither \"pass\" nor \"lost\"" },
+		{ "engine = {\n  inspect_timeout = 0;\n};\n", 2, "engine.inspect_timeout: 0 is out of range" },
+		{ "nfqueue = {\n  bypass_mark = 0x10000;\n  inspect_mark = 0x30000;\n};\n", 3, "shares bits with bypass_mark" },
 		{ "ports = [ 0 ];\n", 1, "out of range" },
 		{ "ports = [ ];\n", 1, "empty" },
 		{ "ports = [ 25, 25 ];\n", 1, "listed twice" },

@@ -3,7 +3,12 @@
  * gateway inspected: a segment that repeats inspected bytes with other
  * ones (retransmission or overlap, in order or ahead of a hole) leaves
  * gw_engine_packet_inline() carrying the first copy's bytes, with a valid
- * TCP checksum; offline the frame is never touched.
+ * TCP checksum; offline the frame is never touched. And giving up never
+ * means passing: a flow that cannot be inspected to its decision (its
+ * state expired, evicted or gone with a restart, a greeting that is not
+ * SMTP) is blocked under enforce, passed with a finding where TLS is
+ * expected; a SYN marks its connection "being inspected" and a new SYN on
+ * a settled flow's 4-tuple starts a new flow.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +87,20 @@ struct run {
 	uint32_t cseq, sseq;   /* next client / server sequence numbers */
 };
 
+/* An engine with conf c for r. */
+static void
+run_start_conf(struct run *r, enum pol_mode mode, const struct gw_engine_conf *conf)
+{
+	r->pol = pol_new();
+	assert_non_null(r->pol);
+	pol_set_default(r->pol, mode, 0);
+	r->e = gw_engine_new(conf, r->pol, NULL, 1);
+	assert_non_null(r->e);
+	r->cport = 40000;
+	r->cseq = CISN + 1;
+	r->sseq = SISN + 1;
+}
+
 static void
 run_start_flows(struct run *r, enum pol_mode mode, uint32_t chunks, uint32_t flows)
 {
@@ -90,14 +109,7 @@ run_start_flows(struct run *r, enum pol_mode mode, uint32_t chunks, uint32_t flo
 	gw_engine_conf_default(&c);
 	c.max_flows = flows;
 	c.pool_chunks = chunks;
-	r->pol = pol_new();
-	assert_non_null(r->pol);
-	pol_set_default(r->pol, mode, 0);
-	r->e = gw_engine_new(&c, r->pol, NULL, 1);
-	assert_non_null(r->e);
-	r->cport = 40000;
-	r->cseq = CISN + 1;
-	r->sseq = SISN + 1;
+	run_start_conf(r, mode, &c);
 }
 
 static void
@@ -129,15 +141,28 @@ run_end(struct run *r)
 	pol_free(r->pol);
 }
 
+/* Send a segment inline at time ts_us, its connection marked ct
+ * (GW_CT_*); returns the verdict, *out the GW_OUT_* bits. */
+static enum gw_verdict
+send_ct(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint8_t flags,
+    const char *data, uint64_t ts_us, unsigned ct, unsigned *out)
+{
+	struct pkt p;
+	size_t n = segment(b, to_server, r->cport, seq, to_server ? r->sseq : r->cseq, flags, data);
+
+	return gw_engine_packet_inline(r->e, b, n, ts_us, ct, &p, out);
+}
+
 /* Send a segment inline; returns the verdict, *rw whether it was changed. */
 static enum gw_verdict
 send_at(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint8_t flags,
     const char *data, int *rw)
 {
-	struct pkt p;
-	size_t n = segment(b, to_server, r->cport, seq, to_server ? r->sseq : r->cseq, flags, data);
+	unsigned out;
+	enum gw_verdict v = send_ct(r, b, to_server, seq, flags, data, 1000000, 0, &out);
 
-	return gw_engine_packet_inline(r->e, b, n, 1000000, &p, rw);
+	*rw = (out & GW_OUT_REWRITTEN) != 0;
+	return v;
 }
 
 /* A normal segment of the dialogue, in order. */
@@ -363,8 +388,11 @@ send_x(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint32_t ack, uin
 {
 	struct pkt p;
 	size_t len = segment_x(b, to_server, r->cport, seq, ack, flags, data, n, x);
+	unsigned out;
+	enum gw_verdict v = gw_engine_packet_inline(r->e, b, len, 1000000, 0, &p, &out);
 
-	return gw_engine_packet_inline(r->e, b, len, 1000000, &p, rw);
+	*rw = (out & GW_OUT_REWRITTEN) != 0;
+	return v;
 }
 
 /* Handshake only. */
@@ -443,14 +471,14 @@ test_low_ttl_raised(void **state)
 	struct pkt p;
 	uint8_t b[200];
 	size_t n;
-	int rw = 0;
+	unsigned rw = 0;
 
 	(void)state;
 	run_start(&r, POL_MODE_TESTING);
 	handshake(&r);
 	n = segment_x(b, 0, r.cport, r.sseq, r.cseq, 0x18, "220 mx ESMTP\r\n", 14, &low);
-	assert_int_equal(gw_engine_packet_inline(r.e, b, n, 1000000, &p, &rw), GW_V_ACCEPT);
-	assert_int_equal(rw, 1);
+	assert_int_equal(gw_engine_packet_inline(r.e, b, n, 1000000, 0, &p, &rw), GW_V_ACCEPT);
+	assert_int_equal(rw & GW_OUT_REWRITTEN, GW_OUT_REWRITTEN);
 	assert_int_equal(b[8], 64);
 	assert_int_equal(csum_fold(csum_add(0, b, 20)), 0);
 	assert_forwarded(b, n, "220 mx ESMTP\r\n");
@@ -581,6 +609,334 @@ test_tfo_syn_data_inspected(void **state)
 	run_end(&r);
 }
 
+/* ---- giving up must not mean passing ---------------------------------- */
+
+#define SEC 1000000ull
+
+/* A segment of the dialogue at ts seconds, marked ct: its verdict, which
+ * must be want; the sequence number moves on. */
+static void
+say_at(struct run *r, int to_server, const char *data, uint64_t ts, unsigned ct,
+    enum gw_verdict want)
+{
+	uint8_t b[1600];
+	unsigned out;
+	uint32_t *seq = to_server ? &r->cseq : &r->sseq;
+
+	assert_int_equal(send_ct(r, b, to_server, *seq, 0x18, data, ts * SEC, ct, &out), want);
+	*seq += (uint32_t)strlen(data);
+}
+
+/* Handshake and dialogue up to the server's turn to answer STARTTLS, at
+ * second 1; returns the GW_OUT_* bits of the SYN. */
+static unsigned
+to_starttls_reply(struct run *r)
+{
+	uint8_t b[100];
+	unsigned out, o2;
+
+	assert_int_equal(send_ct(r, b, 1, CISN, 0x02, "", SEC, 0, &out), GW_V_ACCEPT);
+	assert_int_equal(send_ct(r, b, 0, SISN, 0x12, "", SEC, 0, &o2), GW_V_ACCEPT);
+	assert_int_equal(o2 & GW_OUT_INSPECTING, 0); /* the client's SYN marks it */
+	/* a retransmitted SYN (the rules clear the marks of every SYN) marks it again */
+	assert_int_equal(send_ct(r, b, 1, CISN, 0x02, "", SEC, 0, &o2), GW_V_ACCEPT);
+	assert_true(o2 & GW_OUT_INSPECTING);
+	say_at(r, 0, "220 mx.example.net ESMTP\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(r, 1, "EHLO client.example.org\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(r, 0, "250-mx.example.net\r\n250 STARTTLS\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(r, 1, "STARTTLS\r\n", 1, 0, GW_V_ACCEPT);
+	return out;
+}
+
+/* The STARTTLS reply held 11 minutes (past the decided flows' 600 s) is
+ * still inspected: the flow being inspected has the long limit. */
+static void
+test_held_reply_still_inspected(void **state)
+{
+	struct gw_stats st;
+	struct run r;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	assert_true(to_starttls_reply(&r) & GW_OUT_INSPECTING);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 1 + 660, 0, GW_V_BLOCK);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.findings[SIG_STARTTLS_REJECTED], 1);
+	assert_int_equal(st.expired_inspecting, 0);
+	assert_int_equal(st.lost, 0);
+	run_end(&r);
+}
+
+/* Past the inspecting limit the flow is forgotten, but remembered as
+ * lost: under enforce its next packet (the 454) is blocked with resets
+ * and the client's cleartext MAIL that would follow is dropped. */
+static void
+test_expired_inspecting_blocked(void **state)
+{
+	struct gw_engine_conf c;
+	struct gw_stats st;
+	struct run r;
+
+	(void)state;
+	gw_engine_conf_default(&c);
+	c.inspect_timeout_s = 60;
+	run_start_conf(&r, POL_MODE_ENFORCE, &c);
+	to_starttls_reply(&r);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 1 + 61, 0, GW_V_BLOCK);
+	say_at(&r, 1, "MAIL FROM:<a@example.org>\r\n", 1 + 62, 0, GW_V_DROP);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.expired_inspecting, 1);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.gave_up, 1);
+	assert_int_equal(st.midstream, 0);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	run_end(&r);
+}
+
+/* Under testing the lost connection passes (bypassed: it is decided),
+ * with the finding where TLS is expected, counted only elsewhere. */
+static void
+test_expired_inspecting_testing(void **state)
+{
+	struct gw_engine_conf c;
+	struct gw_stats st;
+	struct run r;
+	char err[128];
+
+	(void)state;
+	gw_engine_conf_default(&c);
+	c.inspect_timeout_s = 60;
+	run_start_conf(&r, POL_MODE_TESTING, &c);
+	to_starttls_reply(&r);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 100, 0, GW_V_BYPASS);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 0); /* nothing expected TLS */
+	run_end(&r);
+
+	run_start_conf(&r, POL_MODE_TESTING, &c);
+	assert_int_equal(pol_add_cidr(r.pol, "203.0.113.0/24", POL_MODE_TESTING, 0, err,
+	    sizeof err), 0);
+	to_starttls_reply(&r);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 100, 0, GW_V_BYPASS);
+	say_at(&r, 1, "MAIL FROM:<a@example.org>\r\n", 100, 0, GW_V_BYPASS);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	assert_int_equal(st.findings[SIG_STARTTLS_REJECTED], 0); /* not seen: it was lost */
+	run_end(&r);
+}
+
+/* After a restart the engine knows nothing; the conntrack mark says the
+ * connection was being inspected: blocked under enforce, not picked up as
+ * a new midstream connection. Without the mark it is one. */
+static void
+test_restart_mark_blocks(void **state)
+{
+	struct gw_stats st;
+	struct run r, other;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	say_at(&r, 0, "250-mx.example.net\r\n250 XXXXXXXX\r\n", 5, GW_CT_INSPECTING, GW_V_BLOCK);
+	say_at(&r, 1, "MAIL FROM:<a@example.org>\r\n", 5, 0, GW_V_DROP);
+	run_another(&other, &r, 40001);
+	say_at(&other, 0, "250 ok\r\n", 5, 0, GW_V_BYPASS);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.midstream, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	run_end(&r);
+}
+
+/* engine.midstream = "lost": every connection picked up without its SYN
+ * is given up (a capture that starts at a restart, or a strict site). */
+static void
+test_midstream_lost_setting(void **state)
+{
+	struct gw_engine_conf c;
+	struct gw_stats st;
+	struct run r;
+
+	(void)state;
+	gw_engine_conf_default(&c);
+	c.midstream_lost = 1;
+	run_start_conf(&r, POL_MODE_ENFORCE, &c);
+	say_at(&r, 0, "250 ok\r\n", 5, 0, GW_V_BLOCK);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.midstream, 0);
+	run_end(&r);
+}
+
+/* A flow evicted mid-inspection under enforce says "blocked", and is:
+ * its next packet is dropped with resets, later ones dropped, and no
+ * second alert is written. */
+static void
+test_evicted_really_blocked(void **state)
+{
+	struct run r[5];
+	struct gw_stats st;
+	uint8_t b[200];
+	unsigned out;
+
+	(void)state;
+	run_start_flows(&r[0], POL_MODE_ENFORCE, 64, 4);
+	for (int i = 0; i < 5; i++) {
+		if (i > 0)
+			run_another(&r[i], &r[0], (uint16_t)(43000 + i));
+		assert_int_equal(send_ct(&r[i], b, 1, CISN, 0x02, "", SEC, 0, &out), GW_V_ACCEPT);
+		if (i == 4)
+			break;
+		assert_int_equal(send_ct(&r[i], b, 0, SISN, 0x12, "", SEC, 0, &out), GW_V_ACCEPT);
+		say_at(&r[i], 0, "220 mx.example.net ESMTP\r\n", 1, 0, GW_V_ACCEPT);
+	}
+	gw_engine_get_stats(r[0].e, &st);
+	assert_int_equal(st.evicted_inspecting, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	say_at(&r[0], 1, "EHLO client.example.org\r\n", 2, 0, GW_V_BLOCK);
+	say_at(&r[0], 0, "250 mx.example.net\r\n", 2, 0, GW_V_DROP);
+	gw_engine_get_stats(r[0].e, &st);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+	assert_int_equal(st.verdicts[GW_V_BLOCK], 1);
+	run_end(&r[0]);
+}
+
+/* A new SYN on the 4-tuple of a settled (decided, bypassed) flow starts a
+ * new flow, marked and inspected from its SYN; the old one's end was never
+ * seen. A blocked flow's sender retrying on the same port is inspected
+ * too, not dropped. */
+static void
+test_syn_reuse_new_flow(void **state)
+{
+	struct gw_stats st;
+	struct run r;
+	uint8_t b[100];
+	unsigned out;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	assert_int_equal(send_ct(&r, b, 1, CISN, 0x02, "", SEC, 0, &out), GW_V_ACCEPT);
+	assert_int_equal(send_ct(&r, b, 0, SISN, 0x12, "", SEC, 0, &out), GW_V_ACCEPT);
+	say_at(&r, 0, "220 mx.example.net ESMTP\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(&r, 1, "EHLO client.example.org\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(&r, 0, "250 mx.example.net\r\n", 1, 0, GW_V_ACCEPT);
+	say_at(&r, 1, "MAIL FROM:<a@example.org>\r\n", 1, 0, GW_V_BYPASS); /* decided */
+	/* same 4-tuple, new connection: stripped this time */
+	r.cseq = CISN + 1;
+	r.sseq = SISN + 1;
+	assert_int_equal(send_ct(&r, b, 1, CISN + 777, 0x02, "", 3 * SEC, 0, &out), GW_V_ACCEPT);
+	assert_true(out & GW_OUT_INSPECTING);
+	r.cseq = CISN + 778;
+	assert_int_equal(send_ct(&r, b, 0, SISN, 0x12, "", 3 * SEC, 0, &out), GW_V_ACCEPT);
+	say_at(&r, 0, "220 mx.example.net ESMTP\r\n", 3, 0, GW_V_ACCEPT);
+	say_at(&r, 1, "EHLO client.example.org\r\n", 3, 0, GW_V_ACCEPT);
+	say_at(&r, 0, "250-mx.example.net\r\n250 XXXXXXXX\r\n", 3, 0, GW_V_ACCEPT);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.reused, 1);
+	assert_int_equal(st.flows_plain, 1);
+	assert_int_equal(st.findings[SIG_STARTTLS_STRIPPED], 1);
+	run_end(&r);
+
+	run_start(&r, POL_MODE_ENFORCE);
+	to_starttls_reply(&r);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 1, 0, GW_V_BLOCK);
+	assert_int_equal(send_ct(&r, b, 1, CISN + 999, 0x02, "", 2 * SEC, 0, &out), GW_V_ACCEPT);
+	assert_true(out & GW_OUT_INSPECTING);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.reused, 1);
+	run_end(&r);
+}
+
+/* A line beyond the limit leaves nothing to inspect: given up, so
+ * blocked under enforce and passed (decided, then bypassed) under
+ * testing, where the limit's own finding says why. */
+static void
+test_limit_given_up(void **state)
+{
+	static char part[1401];
+	struct gw_stats st;
+	struct run r;
+	uint8_t b[100];
+	unsigned out;
+
+	(void)state;
+	memset(part, 'a', sizeof part - 1);
+	for (int enforce = 0; enforce < 2; enforce++) {
+		run_start(&r, enforce ? POL_MODE_ENFORCE : POL_MODE_TESTING);
+		assert_int_equal(send_ct(&r, b, 1, CISN, 0x02, "", SEC, 0, &out), GW_V_ACCEPT);
+		assert_int_equal(send_ct(&r, b, 0, SISN, 0x12, "", SEC, 0, &out), GW_V_ACCEPT);
+		say_at(&r, 0, "220 mx.example.net ESMTP\r\n", 1, 0, GW_V_ACCEPT);
+		say_at(&r, 1, part, 1, 0, GW_V_ACCEPT);
+		say_at(&r, 1, part, 1, 0, GW_V_ACCEPT);
+		say_at(&r, 1, part, 1, 0, enforce ? GW_V_BLOCK : GW_V_BYPASS); /* 4200 > 4096 */
+		gw_engine_get_stats(r.e, &st);
+		assert_int_equal(st.gave_up, 1);
+		assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 1);
+		run_end(&r);
+	}
+}
+
+/* A blocked flow forgotten after idle_timeout stays blocked: an attacker
+ * in the path may have kept the RSTs from the endpoints, and the client's
+ * cleartext MAIL 11 minutes later must not pass as a midstream pickup. */
+static void
+test_blocked_stays_blocked(void **state)
+{
+	struct gw_stats st;
+	struct run r;
+
+	(void)state;
+	run_start(&r, POL_MODE_ENFORCE);
+	to_starttls_reply(&r);
+	say_at(&r, 0, "454 4.7.0 TLS not available\r\n", 1, 0, GW_V_BLOCK);
+	say_at(&r, 1, "MAIL FROM:<a@example.org>\r\n", 700, 0, GW_V_BLOCK);
+	say_at(&r, 1, "RCPT TO:<b@example.net>\r\n", 700, 0, GW_V_DROP);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.flow.expired, 1);
+	assert_int_equal(st.lost, 1);
+	assert_int_equal(st.midstream, 0);
+	assert_int_equal(st.findings[SIG_STARTTLS_REJECTED], 1);
+	assert_int_equal(st.findings[SIG_INSPECTION_LIMIT], 0); /* reported already */
+	run_end(&r);
+}
+
+/* Decided flows expire after idle_timeout even behind older flows that
+ * are still being inspected (they have the longer limit). */
+static void
+test_two_idle_limits(void **state)
+{
+	struct gw_stats st;
+	struct run r, d;
+	uint8_t b[100];
+	unsigned out;
+
+	(void)state;
+	run_start(&r, POL_MODE_TESTING);
+	to_starttls_reply(&r);                       /* inspecting, last seen at 1 s */
+	run_another(&d, &r, 40002);
+	say_at(&d, 0, "250 ok\r\n", 2, 0, GW_V_BYPASS); /* midstream: settled, at 2 s */
+	gw_engine_expire(r.e, 700 * SEC);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.flow.expired, 1);
+	assert_int_equal(st.flow.active, 1);
+	assert_int_equal(st.expired_inspecting, 0);
+	gw_engine_expire(r.e, 7300 * SEC);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.flow.active, 0);
+	assert_int_equal(st.expired_inspecting, 1);
+	/* a SYN on it later is a new connection, not a lost one */
+	r.cseq = CISN + 1;
+	r.sseq = SISN + 1;
+	assert_int_equal(send_ct(&r, b, 1, CISN, 0x02, "", 7400 * SEC, 0, &out), GW_V_ACCEPT);
+	assert_int_equal(send_ct(&r, b, 0, SISN, 0x12, "", 7400 * SEC, 0, &out), GW_V_ACCEPT);
+	say_at(&r, 0, "220 x\r\n", 7400, 0, GW_V_ACCEPT);
+	gw_engine_get_stats(r.e, &st);
+	assert_int_equal(st.lost, 0);
+	run_end(&r);
+}
+
 int
 main(void)
 {
@@ -596,6 +952,16 @@ main(void)
 		cmocka_unit_test(test_rst_keeps_inspecting),
 		cmocka_unit_test(test_pin_never_lowers),
 		cmocka_unit_test(test_tfo_syn_data_inspected),
+		cmocka_unit_test(test_held_reply_still_inspected),
+		cmocka_unit_test(test_expired_inspecting_blocked),
+		cmocka_unit_test(test_expired_inspecting_testing),
+		cmocka_unit_test(test_restart_mark_blocks),
+		cmocka_unit_test(test_midstream_lost_setting),
+		cmocka_unit_test(test_evicted_really_blocked),
+		cmocka_unit_test(test_syn_reuse_new_flow),
+		cmocka_unit_test(test_limit_given_up),
+		cmocka_unit_test(test_two_idle_limits),
+		cmocka_unit_test(test_blocked_stays_blocked),
 	};
 
 	return cmocka_run_group_tests_name("engine_inline", tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * these tests need no decoder. They check what flow.h promises: a flow is
  * found from either direction with the right dir, IPv4 and IPv6 never mix,
  * a full table refuses to create, the LRU order follows flow_touch(), and
- * removed slots are reused clean.
+ * removed slots are reused clean. And the memory of lost connections
+ * (flow_lost.h): found once, bounded, what matters kept over a flood.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "inspect/flow.h"
+#include "inspect/flow_lost.h"
 
 /* A packet from src:sport to dst:dport; addresses in text. */
 static struct pkt
@@ -450,6 +452,58 @@ test_seeds(void **state)
 	}
 }
 
+/* A lost-connection entry for client port cport at second sec. */
+static struct flow_lost_entry
+lost_entry(uint16_t cport, uint32_t sec, uint8_t flags)
+{
+	struct flow_lost_entry e;
+	struct pkt p = mkpkt(4, "198.51.100.7", cport, "203.0.113.25", 25);
+
+	memset(&e, 0, sizeof(e));
+	e.key.af = 4;
+	e.key.caddr = p.src;
+	e.key.saddr = p.dst;
+	e.key.cport = cport;
+	e.key.sport = 25;
+	e.sec = sec;
+	e.why = FLOW_LOST_EVICTED;
+	e.flags = flags;
+	e.pol_ref = 7;
+	return e;
+}
+
+/* Added, found once with what was stored, then forgotten; bounded: a
+ * flood of entries nobody expects TLS from does not push out a kept one,
+ * and the count never exceeds the capacity. */
+static void
+test_lost_memory(void **state)
+{
+	struct flow_lost *l = flow_lost_new(16, 42);
+	struct flow_lost_entry e = lost_entry(40000, 5, FLOW_LOST_F_KEEP | FLOW_LOST_F_REPORTED), got;
+
+	(void)state;
+	assert_non_null(l);
+	assert_null(flow_lost_new(0, 1));
+	flow_lost_add(l, &e);
+	assert_int_equal(flow_lost_count(l), 1);
+	assert_int_equal(flow_lost_take(l, &e.key, &got), 1);
+	assert_int_equal(got.pol_ref, 7);
+	assert_int_equal(got.flags, FLOW_LOST_F_KEEP | FLOW_LOST_F_REPORTED);
+	assert_int_equal(flow_lost_take(l, &e.key, &got), 0);
+	assert_int_equal(flow_lost_count(l), 0);
+
+	flow_lost_add(l, &e);
+	for (uint16_t i = 0; i < 2000; i++) {
+		struct flow_lost_entry f = lost_entry((uint16_t)(41000 + i), 100u + i, 0);
+		flow_lost_add(l, &f);
+		assert_true(flow_lost_count(l) <= 16);
+	}
+	assert_int_equal(flow_lost_take(l, &e.key, &got), 1);
+	assert_int_equal(got.sec, 5);
+	assert_true(flow_lost_bytes(l) >= 16 * sizeof(struct flow_lost_entry));
+	flow_lost_free(l);
+}
+
 int
 main(void)
 {
@@ -461,6 +515,7 @@ main(void)
 		cmocka_unit_test(test_remove_and_reuse),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_seeds),
+		cmocka_unit_test(test_lost_memory),
 	};
 
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
