@@ -178,15 +178,22 @@ say(struct run *r, int to_server, const char *data)
 	*seq += (uint32_t)strlen(data);
 }
 
-/* Handshake and the cleartext phase up to the client's STARTTLS turn. */
+/* Handshake only. */
 static void
-dialogue_to_starttls(struct run *r)
+handshake(struct run *r)
 {
 	uint8_t b[100];
 	int rw;
 
 	assert_int_equal(send_at(r, b, 1, CISN, 0x02, "", &rw), GW_V_ACCEPT);
 	assert_int_equal(send_at(r, b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
+}
+
+/* Handshake and the cleartext phase up to the client's STARTTLS turn. */
+static void
+dialogue_to_starttls(struct run *r)
+{
+	handshake(r);
 	say(r, 0, "220 mx.example.net ESMTP\r\n");
 	say(r, 1, "EHLO client.example.org\r\n");
 	say(r, 0, "250-mx.example.net\r\n250 STARTTLS\r\n");
@@ -395,17 +402,6 @@ send_x(struct run *r, uint8_t *b, int to_server, uint32_t seq, uint32_t ack, uin
 	return v;
 }
 
-/* Handshake only. */
-static void
-handshake(struct run *r)
-{
-	uint8_t b[100];
-	int rw;
-
-	assert_int_equal(send_at(r, b, 1, CISN, 0x02, "", &rw), GW_V_ACCEPT);
-	assert_int_equal(send_at(r, b, 0, SISN, 0x12, "", &rw), GW_V_ACCEPT);
-}
-
 #define STRIPPED_REPLY "250-mx.example.net\r\n250 XXXXXXXX\r\n"
 
 /* After a forged segment that was dropped, the real dialogue is followed
@@ -532,7 +528,6 @@ test_rst_keeps_inspecting(void **state)
 static void
 test_pin_never_lowers(void **state)
 {
-	struct gw_engine_conf c;
 	struct gw_stats st;
 	struct gw_pins *pins;
 	struct run r, r2;
@@ -541,19 +536,10 @@ test_pin_never_lowers(void **state)
 
 	(void)state;
 	for (int mode = 0; mode < 2; mode++) {
-		gw_engine_conf_default(&c);
-		c.pins_mode = POL_MODE_TESTING;
-		r.pol = pol_new();
-		assert_non_null(r.pol);
-		pol_set_default(r.pol, mode ? POL_MODE_ENFORCE : POL_MODE_TESTING, 0);
-		r.e = gw_engine_new(&c, r.pol, NULL, 1);
-		assert_non_null(r.e);
+		run_start(&r, mode ? POL_MODE_ENFORCE : POL_MODE_TESTING); /* pins: "testing" */
 		pins = gw_pins_new(16, NULL, 1);
 		assert_non_null(pins);
 		gw_engine_set_learned(r.e, NULL, pins);
-		r.cport = 40000;
-		r.cseq = CISN + 1;
-		r.sseq = SISN + 1;
 		dialogue_to_starttls(&r);
 		say(&r, 1, "STARTTLS\r\n");
 		say(&r, 0, "220 2.0.0 go ahead\r\n");
