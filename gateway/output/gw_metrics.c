@@ -245,7 +245,7 @@ body(FILE *fp, const struct gw_metrics_in *in)
 		one(fp, "rst_sent_total", "counter", "TCP resets sent for blocked flows.",
 		    (unsigned long long)in->nfq->rst_sent);
 		one(fp, "nfq_changed_total", "counter",
-		    "Packets forwarded rewritten to the bytes first inspected.",
+		    "Packets forwarded changed: rewritten to the bytes first inspected, or their TTL raised to their sender's.",
 		    (unsigned long long)in->nfq->changed);
 		verdict_latency(fp, in->nfq);
 	}
