@@ -333,8 +333,10 @@ client_line(struct smtp *s, struct smtp_out *out, int early)
 	struct smtp_scan *sc = &s->dir[SMTP_DIR_CLIENT];
 	const char *h = sc->u.head;
 	size_t hl = sc->head_len, vl = word_len(h, hl);
-	/* the verb may run past head: then it is the rest of the line */
-	size_t full = (vl == hl) ? line_content(sc) - s->lead[SMTP_DIR_CLIENT] : vl;
+	size_t line = line_content(sc), lead = s->lead[SMTP_DIR_CLIENT];
+	/* the verb may run past head: then it is the rest of the line (a line
+	 * of blanks only, its CR among them, has none) */
+	size_t full = (vl == hl) ? (line > lead ? line - lead : 0) : vl;
 	enum smtp_cmd k = SMTP_CMD_OTHER;
 
 	/* Lines injected after STARTTLS are queued, not acted on: they are the
