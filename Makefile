@@ -28,7 +28,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 comma := ,
 
-LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl libseccomp openssl jansson libunbound libcurl
+LIBS_PKG := libpcap libconfig libnetfilter_queue libmnl libseccomp openssl jansson libunbound libcurl hiredis
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 
@@ -185,6 +185,9 @@ demo-run: all
 bench-tools: $(BIN) $(BENCH_BIN) $(BUILD)/tools/gen_efflist
 
 $(BUILD)/bench/nfq_accept: BENCH_LIBS := -lpthread
+# The cluster benchmark runs two sync threads and the engine: it links it.
+$(BUILD)/bench/cluster: $(BUILD)/libstg.a
+$(BUILD)/bench/cluster: BENCH_LIBS := $(BUILD)/libstg.a $(PKG_LIBS) -lresolv -lpthread
 
 bench: bench-tools
 	$(Q)BUILD=$(BUILD) sh bench/run.sh

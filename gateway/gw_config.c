@@ -527,6 +527,68 @@ ld_nfqueue(struct ld *l, const config_setting_t *s)
 	return 0;
 }
 
+/* cluster = { redis = "..."; user; password | password_file; id; prefix;
+ * channel; queue; timeout; backoff_max; }; */
+static int
+ld_cluster(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "redis", "user", "password", "password_file",
+	    "id", "prefix", "channel", "queue", "timeout", "backoff_max", NULL };
+	struct gw_cluster_conf *cc = &l->c->cluster;
+	char pwfile[GW_PATH_MAX] = "", perr[512];
+
+	if (need_group(l, s, "cluster") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "cluster", known);
+	if (member(s, "redis") == NULL)
+		return ld_err(l, s, "cluster: \"redis\" (the server's address) is required");
+	if (opt_str(l, s, "cluster", "redis", 0, cc->redis.url, sizeof(cc->redis.url)) == -1 ||
+	    opt_str(l, s, "cluster", "user", 1, cc->redis.user, sizeof(cc->redis.user)) == -1 ||
+	    opt_str(l, s, "cluster", "password", 1, cc->redis.password,
+	        sizeof(cc->redis.password)) == -1 ||
+	    opt_str(l, s, "cluster", "password_file", 1, pwfile, sizeof(pwfile)) == -1 ||
+	    opt_str(l, s, "cluster", "id", 0, cc->id, sizeof(cc->id)) == -1 ||
+	    opt_str(l, s, "cluster", "prefix", 0, cc->prefix, sizeof(cc->prefix)) == -1 ||
+	    opt_str(l, s, "cluster", "channel", 0, cc->channel, sizeof(cc->channel)) == -1 ||
+	    opt_u32(l, s, "cluster", "queue", 1, 1 << 20, &cc->queue) == -1 ||
+	    opt_u32(l, s, "cluster", "timeout", 10, 60000, &cc->redis.timeout_ms) == -1 ||
+	    opt_u32(l, s, "cluster", "backoff_max", 100, 3600000, &cc->backoff_max_ms) == -1)
+		return -1;
+	if (gw_redis_url_check(cc->redis.url, perr, sizeof(perr)) == -1)
+		return ld_err(l, member(s, "redis"), "cluster.redis: %s", perr);
+	if (!gw_fact_origin_ok(cc->id))
+		return ld_err(l, member(s, "id"), "cluster.id: 1 to %d of letters, digits, "
+		    "'.', '_', ':', '/', '-'", GW_FACT_ORIGIN_MAX);
+	for (const char *p = cc->prefix; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '*' || *p == '?' || *p == '[' || *p == '\\')
+			return ld_err(l, member(s, "prefix"), "cluster.prefix: printable, "
+			    "without spaces or glob characters (* ? [ \\)");
+	if (pwfile[0] != '\0') {
+		FILE *fp;
+		size_t n;
+
+		if (cc->redis.password[0] != '\0')
+			return ld_err(l, member(s, "password_file"),
+			    "cluster: password and password_file both set");
+		if ((fp = fopen(pwfile, "r")) == NULL)
+			return ld_err(l, member(s, "password_file"), "cluster.password_file: %s: %s",
+			    pwfile, strerror(errno));
+		n = fread(cc->redis.password, 1, sizeof(cc->redis.password) - 1, fp);
+		fclose(fp);
+		cc->redis.password[n] = '\0';
+		cc->redis.password[strcspn(cc->redis.password, "\r\n")] = '\0';
+		if (cc->redis.password[0] == '\0')
+			return ld_err(l, member(s, "password_file"), "cluster.password_file: %s is empty",
+			    pwfile);
+	}
+	if (cc->redis.user[0] != '\0' && cc->redis.password[0] == '\0')
+		return ld_err(l, member(s, "user"), "cluster.user needs a password");
+	if (cc->channel[0] == '\0')
+		snprintf(cc->channel, sizeof(cc->channel), "%sfacts", cc->prefix);
+	cc->enabled = 1;
+	return 0;
+}
+
 /* One element of policy.rules. */
 static int
 ld_rule(struct ld *l, const config_setting_t *r, int idx, uint16_t def_min_tls)
@@ -789,6 +851,7 @@ gw_config_default(struct gw_config *c)
 	c->bypass_mark = GW_BYPASS_MARK_DEFAULT;
 	c->inspect_mark = GW_INSPECT_MARK_DEFAULT;
 	c->user[0] = '\0';
+	gw_cluster_conf_default(&c->cluster);
 	return 0;
 }
 
@@ -796,7 +859,7 @@ int
 gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 {
 	static const char *const known[] = { "ports", "eve", "engine", "nfqueue",
-	    "policy", "outputs", NULL };
+	    "policy", "outputs", "cluster", NULL };
 	struct gw_config nc;
 	struct ld l = { path, err, errlen, &nc, NULL };
 	config_t cfg;
@@ -856,6 +919,8 @@ gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 	if ((s = config_setting_get_member(root, "policy")) != NULL && ld_policy(&l, s) == -1)
 		goto out;
 	if ((s = config_setting_get_member(root, "outputs")) != NULL && ld_outputs(&l, s) == -1)
+		goto out;
+	if ((s = config_setting_get_member(root, "cluster")) != NULL && ld_cluster(&l, s) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -22,6 +22,10 @@
  *               evidence = { dir = ""; max_files = 1000; max_bytes = 104857600;
  *                            ring_bytes = 4194304; };
  *               metrics = { file = ""; interval = 15; }; };
+ *   cluster = { redis = "tcp://192.0.2.10:6379"; user = ""; password = "";
+ *               password_file = ""; id = "<hostname>/<pid>"; prefix = "stg:";
+ *               channel = "stg:facts"; queue = 8192; timeout = 1000;
+ *               backoff_max = 30000; };   (times in milliseconds)
  * (the top-level eve = { file } stays valid; outputs.eve wins over it).
  */
 #ifndef GATEWAY_GW_CONFIG_H
@@ -30,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_cluster.h"
 #include "gw_engine.h"
 #include "output/gw_evidence.h"
 #include "output/gw_metrics.h"
@@ -56,6 +61,7 @@ struct gw_config {
 	struct gw_syslog_conf syslog;   /* outputs.syslog: RFC 5424 tee of the EVE lines */
 	struct gw_evidence_conf evidence; /* outputs.evidence: pcaps of alerted flows */
 	char     metrics_file[GW_PATH_MAX]; /* outputs.metrics.file, "" = none */
+	struct gw_cluster_conf cluster; /* cluster: facts shared through Redis (off by default) */
 	uint32_t metrics_interval;      /* seconds between metrics writes (inline) */
 	/* inline daemon */
 	int      fail_open;             /* NFQA_CFG_F_FAIL_OPEN (default 1) */

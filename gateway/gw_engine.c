@@ -23,6 +23,7 @@
 #include "../inspect/wire.h"
 #include "../policy/pol_domain.h"
 #include "gw_engine.h"
+#include "gw_clq.h"
 #include "output/gw_eve.h"
 #include "output/gw_evidence.h"
 #include "gw_fallback.h"
@@ -60,6 +61,7 @@ struct gw_engine {
 	struct gw_names      *names;  /* address -> MX name, learned from DNS */
 	int                   own_names; /* names is ours to free */
 	struct gw_pins       *pins;   /* learned pins (not owned), NULL = none */
+	struct gw_clq        *clq;    /* cluster: learned facts to publish (not owned), NULL = off */
 	struct hsbuf_pool    *hs;     /* TLS handshake buffers, NULL = headers only */
 	const struct gw_x509_store *x509; /* trust anchors (not owned), NULL = no checks */
 	struct gw_evidence   *evid;   /* evidence pcap writer (not owned), NULL = off */
@@ -208,6 +210,36 @@ void
 gw_engine_set_x509(struct gw_engine *e, const struct gw_x509_store *st)
 {
 	e->x509 = st;
+}
+
+void
+gw_engine_set_cluster(struct gw_engine *e, struct gw_clq *q)
+{
+	e->clq = q;
+}
+
+/* Hand a pin or a TLS failure to the cluster queue. */
+static void
+cluster_tap(struct gw_engine *e, const struct flow *f, int kind, const char *mx, uint64_t ts_us)
+{
+	struct gw_fact fact;
+
+	memset(&fact, 0, sizeof fact);
+	fact.kind = (uint8_t)kind;
+	fact.af = f->key.af;
+	fact.addr = f->key.saddr;
+	fact.at_us = ts_us;
+	if (kind == GW_FACT_PIN) {
+		if (mx != NULL && gw_fact_name_ok(mx))
+			snprintf(fact.name, sizeof fact.name, "%s", mx);
+		fact.first_us = ts_us;
+		fact.expires_us = ts_us + (uint64_t)e->conf.pins_max_age * 1000000;
+	} else {
+		fact.client = f->key.caddr;
+		fact.expires_us = ts_us + (uint64_t)e->conf.fallback_window_s * 1000000;
+	}
+	if (fact.expires_us > fact.at_us)
+		gw_clq_push(e->clq, &fact);
 }
 
 void
@@ -921,8 +953,11 @@ handle_findings(struct gw_engine *e, struct flow *f, const struct smtp_out *out,
 		enum sig s = fd->sig;
 		int sev = fd->severity ? fd->severity : sig_severity(s), blocked;
 
-		if (s == SIG_TLS_HANDSHAKE_FAILED)
+		if (s == SIG_TLS_HANDSHAKE_FAILED) {
 			gw_fallback_note(e->fb, f->key.af, &f->key.caddr, &f->key.saddr, ts_us);
+			if (e->clq != NULL)
+				cluster_tap(e, f, GW_FACT_FAIL, NULL, ts_us);
+		}
 		if (pm.mode == POL_MODE_NONE && sev >= 2) {
 			e->st.suppressed++;
 			continue;
@@ -963,6 +998,8 @@ flow_pin(struct gw_engine *e, const struct flow *f, uint64_t ts_us)
 		mx[0] = '\0';
 	gw_pins_see(e->pins, f->key.af, &f->key.saddr, mx, (int64_t)(ts_us / 1000000));
 	e->st.pins_learned++;
+	if (e->clq != NULL)
+		cluster_tap(e, f, GW_FACT_PIN, mx, ts_us);
 }
 
 /* Would the receiver take this segment? A wrong checksum (unless this

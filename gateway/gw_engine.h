@@ -82,6 +82,12 @@ struct gw_names;
 struct gw_pins;
 void gw_engine_set_learned(struct gw_engine *e, struct gw_names *names, struct gw_pins *pins);
 
+/* Hand what this engine learns (pins, TLS failures; MX names go through
+ * gw_names_set_tap) to q for the cluster sync thread. NULL = off. Shared
+ * by the engines; must outlive them. */
+struct gw_clq;
+void gw_engine_set_cluster(struct gw_engine *e, struct gw_clq *q);
+
 /* Trust anchors for certificate checks (gw_x509.h); NULL = certificates
  * are reported as not checked. Shared read-only; must outlive the engine. */
 struct gw_x509_store;

@@ -73,6 +73,13 @@ gw_fallback_note(struct gw_fallback *fb, uint8_t af, const struct pkt_addr *clie
 	struct fb_entry *e = &fb->e[fb_slot(fb, client, server)];
 
 	pthread_mutex_lock(&fb->lock);
+	/* the same pair keeps its later failure: an older report (another
+	 * gateway's, or a replay going back) must not shorten the window */
+	if (e->ts_us > ts_us && e->af == af && memcmp(&e->client, client, sizeof(*client)) == 0 &&
+	    memcmp(&e->server, server, sizeof(*server)) == 0) {
+		pthread_mutex_unlock(&fb->lock);
+		return;
+	}
 	e->client = *client;
 	e->server = *server;
 	e->af = af;

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 
 #include "../nfq/nfq.h"
+#include "gw_cluster.h"
 #include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"
@@ -93,6 +94,7 @@ struct daemon {
 	struct gw_names   *names;        /* address -> MX name from DNS answers */
 	struct gw_pins    *pins;         /* learned pins, kept in policy.pins.file */
 	struct gw_x509_store *x509;      /* trust anchors, NULL = certificates not checked */
+	struct gw_cluster *cl;           /* facts shared through Redis, NULL = off */
 	uint64_t           pins_saved;   /* when the pins file was last written */
 	struct gw_syslog  *sl;           /* eve's syslog tee (not owned), NULL = none */
 	uint64_t           start_us;     /* process start, for the metrics */
@@ -159,6 +161,8 @@ gwi_thread_init(void *arg, unsigned queue)
 	if (e != NULL) {
 		gw_engine_set_fallback(e, d->fb);
 		gw_engine_set_learned(e, d->names, d->pins);
+		if (d->cl != NULL)
+			gw_engine_set_cluster(e, gw_cluster_queue(d->cl));
 		gw_engine_set_x509(e, d->x509);
 		if (d->c->evidence.dir[0] != '\0') {
 			/* the ring is preallocated here, never on the packet path */
@@ -357,6 +361,7 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 {
 	struct gw_metrics_in mi;
 	struct gw_syslog_stats ss;
+	struct gw_cluster_stats cs;
 	struct nfq_stats ns;
 
 	if (d->c->metrics_file[0] == '\0')
@@ -374,6 +379,10 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	mi.pins = gw_pins_count(d->pins);
 	mi.start_us = d->start_us;
 	mi.now_us = gwi_now();
+	if (d->cl != NULL) {
+		gw_cluster_get_stats(d->cl, &cs);
+		mi.cluster = &cs;
+	}
 	if (gw_metrics_write(d->c->metrics_file, &mi) == -1) {
 		if (!d->metrics_err)
 			log_warn("%s: cannot write the metrics file", d->c->metrics_file);
@@ -438,7 +447,8 @@ needs_restart(const struct gw_config *a, const struct gw_config *b)
 	    memcmp(&a->syslog, &b->syslog, sizeof a->syslog) != 0 ||
 	    memcmp(&a->evidence, &b->evidence, sizeof a->evidence) != 0 ||
 	    strcmp(a->metrics_file, b->metrics_file) != 0 ||
-	    a->metrics_interval != b->metrics_interval;
+	    a->metrics_interval != b->metrics_interval ||
+	    memcmp(&a->cluster, &b->cluster, sizeof a->cluster) != 0;
 }
 
 /* SIGHUP: load the file anew; swap the policy only if it loaded. */
@@ -679,6 +689,20 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	else if (gw_pins_count(d.pins) > 0)
 		log_info("pins: %zu learned servers loaded", gw_pins_count(d.pins));
 	d.pins_saved = gwi_now();
+	if (c->cluster.enabled) {
+		struct gw_cluster_tables ct = {
+			.names = d.names, .pins = d.pins, .fb = d.fb,
+			.pins_max_age = c->engine.pins_max_age,
+			.fallback_window_s = c->engine.fallback_window_s,
+			.pins_mode = c->engine.pins_mode, .pol_mu = &d.mu, .pol = &d.c->pol };
+
+		if ((d.cl = gw_cluster_new(&c->cluster, &ct)) == NULL) {
+			log_warnx("out of memory");
+			rc = 1;
+			goto out;
+		}
+		gw_names_set_tap(d.names, gw_cluster_queue(d.cl));
+	}
 	if (c->ca_file[0] != '\0' || pol_has_domains(c->pol)) {
 		d.x509 = gw_x509_store_new(c->ca_file[0] ? c->ca_file : NULL, err, sizeof err);
 		if (d.x509 == NULL)
@@ -725,6 +749,13 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	    "inspect mark 0x%x, queue maxlen %u", qfirst, qlast, c->fail_open ? "on" : "off",
 	    c->bypass_mark, c->inspect_mark, c->queue_maxlen);
 
+	/* after the sandbox: the sync thread gets the filter too (it needs
+	 * only stream sockets, connect and poll, which the list has) */
+	if (d.cl != NULL && gw_cluster_start(d.cl) < 0) {
+		log_warn("cluster thread");
+		rc = 1;
+		goto out;
+	}
 	e = pthread_create(&sigtid, NULL, signal_thread, &d);
 	if (e != 0) {
 		errno = e;
@@ -739,12 +770,17 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	}
 	__atomic_store_n(&d.sig_done, 1, __ATOMIC_RELEASE);
 	pthread_join(sigtid, NULL);
+	if (d.cl != NULL)
+		gw_cluster_stop(d.cl);
 	write_stats(&d, 1);
 out:
+	if (d.cl != NULL)
+		gw_cluster_stop(d.cl);   /* a failed start path: joins if running */
 	if (d.nfq != NULL)
 		nfq_close(d.nfq);
 	if (d.pins != NULL)
 		save_pins(&d);
+	gw_cluster_free(d.cl);
 	gw_pins_free(d.pins);
 	gw_names_free(d.names);
 	gw_fallback_free(d.fb);

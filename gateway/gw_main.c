@@ -132,6 +132,15 @@ print_summary(const char *path, const struct gw_config *c)
 		printf("metrics: %s every %us\n", c->metrics_file, c->metrics_interval);
 	else
 		printf("metrics: off\n");
+	if (c->cluster.enabled)
+		printf("cluster: redis %s as %s, keys %s*, channel %s, %s%s%s, queue %u, "
+		    "timeout %ums, reconnect backoff up to %ums\n", c->cluster.redis.url, c->cluster.id,
+		    c->cluster.prefix, c->cluster.channel,
+		    c->cluster.redis.password[0] ? "password set" : "no password",
+		    c->cluster.redis.user[0] ? ", ACL user " : "", c->cluster.redis.user,
+		    c->cluster.queue, c->cluster.redis.timeout_ms, c->cluster.backoff_max_ms);
+	else
+		printf("cluster: off\n");
 	printf("configuration OK\n");
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_clq.h"
 #include "gw_names.h"
 
 /* Entries per set: enough to ride out a few collisions. */
@@ -28,6 +29,7 @@ struct gw_names {
 	uint32_t           sets;     /* power of two */
 	uint64_t           seed;
 	struct name_entry *e;        /* sets * GW_NAMES_WAYS */
+	struct gw_clq     *tap;      /* learned from DNS goes here too (cluster), NULL = off */
 	struct gw_names_stats st;
 };
 
@@ -136,6 +138,36 @@ gw_names_get(struct gw_names *n, uint8_t af, const struct pkt_addr *addr,
 	return found;
 }
 
+/* Hand a learned address to the cluster queue, with the expiry
+ * gw_names_put gave it. */
+static void
+names_tap(struct gw_names *n, const struct dns_rr *rr, const char *name, uint64_t now_us)
+{
+	struct gw_fact f;
+	uint32_t ttl = rr->ttl;
+
+	if (strlen(name) > GW_NAMES_NAME_MAX || !gw_fact_name_ok(name))
+		return;
+	if (ttl < GW_NAMES_TTL_MIN)
+		ttl = GW_NAMES_TTL_MIN;
+	if (ttl > GW_NAMES_TTL_MAX)
+		ttl = GW_NAMES_TTL_MAX;
+	memset(&f, 0, sizeof f);
+	f.kind = GW_FACT_MX;
+	f.af = rr->af;
+	f.addr = rr->addr;
+	snprintf(f.name, sizeof f.name, "%s", name);
+	f.at_us = now_us;
+	f.expires_us = now_us + (uint64_t)ttl * 1000000;
+	gw_clq_push(n->tap, &f);
+}
+
+void
+gw_names_set_tap(struct gw_names *n, struct gw_clq *q)
+{
+	n->tap = q;
+}
+
 /* dns_parse callback: remember each address under the name asked for. */
 static int
 learn_rr(const struct dns_rr *rr, void *arg)
@@ -152,6 +184,8 @@ learn_rr(const struct dns_rr *rr, void *arg)
 	    (c->info->qtype == DNS_T_A || c->info->qtype == DNS_T_AAAA))
 		name = c->info->qname;
 	gw_names_put(c->n, rr->af, &rr->addr, name, rr->ttl, c->now_us);
+	if (c->n->tap != NULL)
+		names_tap(c->n, rr, name, c->now_us);
 	return 0;
 }
 

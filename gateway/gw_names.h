@@ -51,4 +51,10 @@ int gw_names_get(struct gw_names *n, uint8_t af, const struct pkt_addr *addr,
 
 void gw_names_get_stats(struct gw_names *n, struct gw_names_stats *st);
 
+/* Also hand every address learned by gw_names_learn_dns (not by
+ * gw_names_put: facts other gateways sent come in that way) to q, for the
+ * cluster sync thread to publish. NULL = off. Set before the threads run. */
+struct gw_clq;
+void gw_names_set_tap(struct gw_names *n, struct gw_clq *q);
+
 #endif

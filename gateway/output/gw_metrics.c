@@ -265,6 +265,8 @@ body(FILE *fp, const struct gw_metrics_in *in)
 		one(fp, "syslog_dropped_total", "counter", "Syslog messages dropped (socket full, collector away).",
 		    (unsigned long long)in->sl->dropped);
 	}
+	if (in->cluster != NULL)
+		gw_metrics_cluster(fp, in->cluster);
 }
 
 int
@@ -304,4 +306,67 @@ gw_metrics_write(const char *path, const struct gw_metrics_in *in)
 		return -1;
 	}
 	return 0;
+}
+
+/* "# HELP" and "# TYPE" of one family. */
+static void
+cl_fam(FILE *fp, const char *name, const char *type, const char *help)
+{
+	fprintf(fp, "# HELP starttls_guard_cluster_%s %s\n# TYPE starttls_guard_cluster_%s %s\n",
+	    name, help, name, type);
+}
+
+static void
+cl_one(FILE *fp, const char *name, const char *type, const char *help, uint64_t v)
+{
+	cl_fam(fp, name, type, help);
+	fprintf(fp, "starttls_guard_cluster_%s %llu\n", name, (unsigned long long)v);
+}
+
+void
+gw_metrics_cluster(FILE *fp, const struct gw_cluster_stats *st)
+{
+	uint64_t cum = 0;
+
+	cl_one(fp, "up", "gauge", "1 while connected to Redis and subscribed.", (uint64_t)(st->up != 0));
+	cl_one(fp, "connects_total", "counter", "Successful (re)connections to Redis.", st->connects);
+	cl_one(fp, "outages_total", "counter", "Connections to Redis lost or not made.", st->outages);
+	cl_one(fp, "auth_failures_total", "counter", "Connections Redis refused for credentials.",
+	    st->auth_failures);
+	cl_one(fp, "resyncs_total", "counter", "State loads from Redis (start and after outages).",
+	    st->resyncs);
+	cl_one(fp, "published_total", "counter", "Local facts stored in Redis and published.",
+	    st->published);
+	cl_one(fp, "publish_batches_total", "counter", "Publish round trips.", st->batches);
+	cl_one(fp, "publish_errors_total", "counter", "Commands Redis answered with an error.",
+	    st->publish_errors);
+	cl_one(fp, "dropped_total", "counter", "Local facts not published: queue full (Redis away).",
+	    st->dropped);
+	cl_fam(fp, "applied_total", "counter", "Remote facts applied to the local tables, by kind.");
+	for (unsigned k = 1; k < GW_CLUSTER_KINDS; k++)
+		fprintf(fp, "starttls_guard_cluster_applied_total{kind=\"%s\"} %llu\n", gw_cluster_kind_name(k),
+		    (unsigned long long)st->applied[k]);
+	cl_one(fp, "loaded_total", "counter", "Remote facts applied from state loads.", st->loaded);
+	cl_fam(fp, "refused_total", "counter", "Remote values refused, by reason.");
+	for (int r = 0; r < GW_CL_REF_COUNT; r++)
+		fprintf(fp, "starttls_guard_cluster_refused_total{reason=\"%s\"} %llu\n",
+		    gw_cluster_refusal_name((enum gw_cluster_refusal)r),
+		    (unsigned long long)st->refused[r]);
+	cl_one(fp, "expired_total", "counter", "Remote facts already expired when they arrived.",
+	    st->expired);
+	cl_one(fp, "kept_local_total", "counter",
+	    "Remote MX names not applied: the local name gives as strong a policy.", st->kept_local);
+	cl_one(fp, "own_total", "counter", "Own facts echoed back by Redis (ignored).", st->own);
+	cl_fam(fp, "lag_seconds", "histogram",
+	    "From a fact learned on another gateway to applied here (pub/sub).");
+	for (unsigned b = 0; b < GW_CLUSTER_LAG_BUCKETS; b++) {
+		cum += st->lag_bucket[b];
+		fprintf(fp, "starttls_guard_cluster_lag_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)gw_cluster_lag_bound_us(b) / 1e6, (unsigned long long)cum);
+	}
+	fprintf(fp, "starttls_guard_cluster_lag_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)st->lag_count);
+	fprintf(fp, "starttls_guard_cluster_lag_seconds_sum %.6f\n", (double)st->lag_sum_us / 1e6);
+	fprintf(fp, "starttls_guard_cluster_lag_seconds_count %llu\n",
+	    (unsigned long long)st->lag_count);
 }

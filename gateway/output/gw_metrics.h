@@ -12,9 +12,11 @@
 #define GATEWAY_GW_METRICS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "../../nfq/nfq.h"
+#include "gw_cluster_stats.h"
 #include "gw_stats.h"
 #include "gw_evidence.h"
 #include "gw_syslog.h"
@@ -40,9 +42,14 @@ struct gw_metrics_in {
 	const struct gw_syslog_stats   *sl;    /* NULL = syslog off */
 	struct gw_metrics_cfg           cfg;   /* policy sources loaded, write interval */
 	size_t                          pins;  /* learned pins held */
+	const struct gw_cluster_stats  *cluster; /* NULL = cluster off */
 	uint64_t                        start_us; /* process start, wall clock */
 	uint64_t                        now_us;   /* this write, wall clock: a stale file shows */
 };
+
+/* The starttls_guard_cluster_* families alone (gw_metrics_write adds
+ * them when in->cluster is set). */
+void gw_metrics_cluster(FILE *fp, const struct gw_cluster_stats *st);
 
 /* Write path atomically (path.tmp, then rename). 0, or -1 with errno. */
 int gw_metrics_write(const char *path, const struct gw_metrics_in *in);
