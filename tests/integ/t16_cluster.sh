@@ -1,5 +1,5 @@
 #!/bin/bash
-# t12_cluster.sh - two routers, each with its own live gateway, share what
+# t16_cluster.sh - two routers, each with its own live gateway, share what
 # they learn through a real redis-server (issue 16).
 # integ-timeout: 300
 #
