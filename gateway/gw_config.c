@@ -392,11 +392,13 @@ ld_syslog(struct ld *l, const config_setting_t *s)
 	return 0;
 }
 
+static int ld_eve_redis(struct ld *l, const config_setting_t *s);
+
 /* outputs = { eve = {...}; syslog = {...}; evidence = {...}; metrics = {...}; }; */
 static int
 ld_outputs(struct ld *l, const config_setting_t *s)
 {
-	static const char *const known[] = { "eve", "syslog", "evidence", "metrics", NULL };
+	static const char *const known[] = { "eve", "syslog", "evidence", "metrics", "redis", NULL };
 	static const char *const known_eve[] = { "enabled", "file", NULL };
 	static const char *const known_ev[] = { "enabled", "dir", "max_files", "max_bytes",
 	    "ring_bytes", NULL };
@@ -419,6 +421,8 @@ ld_outputs(struct ld *l, const config_setting_t *s)
 			return -1;
 	}
 	if ((g = member(s, "syslog")) != NULL && ld_syslog(l, g) == -1)
+		return -1;
+	if ((g = member(s, "redis")) != NULL && ld_eve_redis(l, g) == -1)
 		return -1;
 	if ((g = member(s, "evidence")) != NULL) {
 		struct gw_evidence_conf *ec = &c->evidence;
@@ -527,6 +531,48 @@ ld_nfqueue(struct ld *l, const config_setting_t *s)
 	return 0;
 }
 
+/* Where and how to reach Redis: URL under url_key, user, password or
+ * password_file, timeout (ms). Shared by cluster and outputs.redis. */
+static int
+ld_redis(struct ld *l, const config_setting_t *s, const char *section, const char *url_key,
+    struct gw_redis_conf *rc)
+{
+	char pwfile[GW_PATH_MAX] = "", perr[512];
+
+	if (member(s, url_key) == NULL)
+		return ld_err(l, s, "%s: \"%s\" (the Redis server's address) is required", section,
+		    url_key);
+	if (opt_str(l, s, section, url_key, 0, rc->url, sizeof(rc->url)) == -1 ||
+	    opt_str(l, s, section, "user", 1, rc->user, sizeof(rc->user)) == -1 ||
+	    opt_str(l, s, section, "password", 1, rc->password, sizeof(rc->password)) == -1 ||
+	    opt_str(l, s, section, "password_file", 1, pwfile, sizeof(pwfile)) == -1 ||
+	    opt_u32(l, s, section, "timeout", 10, 60000, &rc->timeout_ms) == -1)
+		return -1;
+	if (gw_redis_url_check(rc->url, perr, sizeof(perr)) == -1)
+		return ld_err(l, member(s, url_key), "%s.%s: %s", section, url_key, perr);
+	if (pwfile[0] != '\0') {
+		FILE *fp;
+		size_t n;
+
+		if (rc->password[0] != '\0')
+			return ld_err(l, member(s, "password_file"),
+			    "%s: password and password_file both set", section);
+		if ((fp = fopen(pwfile, "r")) == NULL)
+			return ld_err(l, member(s, "password_file"), "%s.password_file: %s: %s",
+			    section, pwfile, strerror(errno));
+		n = fread(rc->password, 1, sizeof(rc->password) - 1, fp);
+		fclose(fp);
+		rc->password[n] = '\0';
+		rc->password[strcspn(rc->password, "\r\n")] = '\0';
+		if (rc->password[0] == '\0')
+			return ld_err(l, member(s, "password_file"), "%s.password_file: %s is empty",
+			    section, pwfile);
+	}
+	if (rc->user[0] != '\0' && rc->password[0] == '\0')
+		return ld_err(l, member(s, "user"), "%s.user needs a password", section);
+	return 0;
+}
+
 /* cluster = { redis = "..."; user; password | password_file; id; prefix;
  * channel; queue; timeout; backoff_max; }; */
 static int
@@ -535,27 +581,17 @@ ld_cluster(struct ld *l, const config_setting_t *s)
 	static const char *const known[] = { "redis", "user", "password", "password_file",
 	    "id", "prefix", "channel", "queue", "timeout", "backoff_max", NULL };
 	struct gw_cluster_conf *cc = &l->c->cluster;
-	char pwfile[GW_PATH_MAX] = "", perr[512];
 
 	if (need_group(l, s, "cluster") == -1)
 		return -1;
 	ld_unknown_keys(l, s, "cluster", known);
-	if (member(s, "redis") == NULL)
-		return ld_err(l, s, "cluster: \"redis\" (the server's address) is required");
-	if (opt_str(l, s, "cluster", "redis", 0, cc->redis.url, sizeof(cc->redis.url)) == -1 ||
-	    opt_str(l, s, "cluster", "user", 1, cc->redis.user, sizeof(cc->redis.user)) == -1 ||
-	    opt_str(l, s, "cluster", "password", 1, cc->redis.password,
-	        sizeof(cc->redis.password)) == -1 ||
-	    opt_str(l, s, "cluster", "password_file", 1, pwfile, sizeof(pwfile)) == -1 ||
+	if (ld_redis(l, s, "cluster", "redis", &cc->redis) == -1 ||
 	    opt_str(l, s, "cluster", "id", 0, cc->id, sizeof(cc->id)) == -1 ||
 	    opt_str(l, s, "cluster", "prefix", 0, cc->prefix, sizeof(cc->prefix)) == -1 ||
 	    opt_str(l, s, "cluster", "channel", 0, cc->channel, sizeof(cc->channel)) == -1 ||
 	    opt_u32(l, s, "cluster", "queue", 1, 1 << 20, &cc->queue) == -1 ||
-	    opt_u32(l, s, "cluster", "timeout", 10, 60000, &cc->redis.timeout_ms) == -1 ||
 	    opt_u32(l, s, "cluster", "backoff_max", 100, 3600000, &cc->backoff_max_ms) == -1)
 		return -1;
-	if (gw_redis_url_check(cc->redis.url, perr, sizeof(perr)) == -1)
-		return ld_err(l, member(s, "redis"), "cluster.redis: %s", perr);
 	if (!gw_fact_origin_ok(cc->id))
 		return ld_err(l, member(s, "id"), "cluster.id: 1 to %d of letters, digits, "
 		    "'.', '_', ':', '/', '-'", GW_FACT_ORIGIN_MAX);
@@ -563,29 +599,60 @@ ld_cluster(struct ld *l, const config_setting_t *s)
 		if (*p <= ' ' || *p > '~' || *p == '*' || *p == '?' || *p == '[' || *p == '\\')
 			return ld_err(l, member(s, "prefix"), "cluster.prefix: printable, "
 			    "without spaces or glob characters (* ? [ \\)");
-	if (pwfile[0] != '\0') {
-		FILE *fp;
-		size_t n;
-
-		if (cc->redis.password[0] != '\0')
-			return ld_err(l, member(s, "password_file"),
-			    "cluster: password and password_file both set");
-		if ((fp = fopen(pwfile, "r")) == NULL)
-			return ld_err(l, member(s, "password_file"), "cluster.password_file: %s: %s",
-			    pwfile, strerror(errno));
-		n = fread(cc->redis.password, 1, sizeof(cc->redis.password) - 1, fp);
-		fclose(fp);
-		cc->redis.password[n] = '\0';
-		cc->redis.password[strcspn(cc->redis.password, "\r\n")] = '\0';
-		if (cc->redis.password[0] == '\0')
-			return ld_err(l, member(s, "password_file"), "cluster.password_file: %s is empty",
-			    pwfile);
-	}
-	if (cc->redis.user[0] != '\0' && cc->redis.password[0] == '\0')
-		return ld_err(l, member(s, "user"), "cluster.user needs a password");
 	if (cc->channel[0] == '\0')
 		snprintf(cc->channel, sizeof(cc->channel), "%sfacts", cc->prefix);
 	cc->enabled = 1;
+	return 0;
+}
+
+/* outputs.redis = { server; mode; key; user; password | password_file;
+ * timeout; queue_bytes; stream_maxlen; events; }; */
+static int
+ld_eve_redis(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "enabled", "server", "mode", "key", "user",
+	    "password", "password_file", "timeout", "queue_bytes", "stream_maxlen", "events", NULL };
+	struct gw_eve_redis_conf *ec = &l->c->eve_redis;
+	const config_setting_t *m;
+	char mode[16] = "";
+	int on = 1;
+
+	if (need_group(l, s, "outputs.redis") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "outputs.redis", known);
+	if ((m = member(s, "enabled")) != NULL && get_bool(l, m, "outputs.redis.enabled", &on) == -1)
+		return -1;
+	if (!on)
+		return 0;
+	if (ld_redis(l, s, "outputs.redis", "server", &ec->redis) == -1 ||
+	    opt_str(l, s, "outputs.redis", "mode", 0, mode, sizeof(mode)) == -1 ||
+	    opt_str(l, s, "outputs.redis", "key", 0, ec->key, sizeof(ec->key)) == -1 ||
+	    opt_u32(l, s, "outputs.redis", "queue_bytes", 65536, 1u << 30, &ec->queue_bytes) == -1 ||
+	    opt_u32(l, s, "outputs.redis", "stream_maxlen", 1, 1u << 30, &ec->stream_maxlen) == -1)
+		return -1;
+	if (mode[0] != '\0' && (ec->mode = gw_eve_redis_mode_parse(mode)) == -1)
+		return ld_err(l, member(s, "mode"), "outputs.redis.mode: \"%s\": list, lpush, rpush, "
+		    "channel, publish, stream or xadd", mode);
+	if ((m = member(s, "events")) != NULL) {
+		if (config_setting_type(m) != CONFIG_TYPE_ARRAY && config_setting_type(m) != CONFIG_TYPE_LIST)
+			return ld_err(l, m, "outputs.redis.events: expected a list like [ \"alert\" ]");
+		ec->events = 0;
+		for (int i = 0; i < config_setting_length(m); i++) {
+			const char *v;
+			if (get_str(l, config_setting_get_elem(m, (unsigned)i), "outputs.redis.events",
+			    0, &v) == -1)
+				return -1;
+			if (strcmp(v, "alert") == 0)
+				ec->events |= 1;
+			else if (strcmp(v, "flow") == 0)
+				ec->events |= 2;
+			else if (strcmp(v, "stats") == 0)
+				ec->events |= 4;
+			else
+				return ld_err(l, m, "outputs.redis.events: unknown event \"%s\" (alert, flow, stats)", v);
+		}
+	}
+	ec->enabled = 1;
 	return 0;
 }
 
@@ -852,6 +919,7 @@ gw_config_default(struct gw_config *c)
 	c->inspect_mark = GW_INSPECT_MARK_DEFAULT;
 	c->user[0] = '\0';
 	gw_cluster_conf_default(&c->cluster);
+	gw_eve_redis_conf_default(&c->eve_redis);
 	return 0;
 }
 

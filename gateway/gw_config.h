@@ -21,7 +21,11 @@
  *                          events = [ "alert" ]; };
  *               evidence = { dir = ""; max_files = 1000; max_bytes = 104857600;
  *                            ring_bytes = 4194304; };
- *               metrics = { file = ""; interval = 15; }; };
+ *               metrics = { file = ""; interval = 15; };
+ *               redis = { server = "tcp://192.0.2.10:6379"; mode = "list";
+ *                         key = "starttls-guard"; user; password; password_file;
+ *                         timeout = 1000; queue_bytes = 4194304;
+ *                         stream_maxlen = 100000; events = [ "alert", "flow", "stats" ]; }; };
  *   cluster = { redis = "tcp://192.0.2.10:6379"; user = ""; password = "";
  *               password_file = ""; id = "<hostname>/<pid>"; prefix = "stg:";
  *               channel = "stg:facts"; queue = 8192; timeout = 1000;
@@ -36,6 +40,7 @@
 
 #include "gw_cluster.h"
 #include "gw_engine.h"
+#include "gw_eve_redis.h"
 #include "output/gw_evidence.h"
 #include "output/gw_metrics.h"
 #include "output/gw_syslog.h"
@@ -62,6 +67,7 @@ struct gw_config {
 	struct gw_evidence_conf evidence; /* outputs.evidence: pcaps of alerted flows */
 	char     metrics_file[GW_PATH_MAX]; /* outputs.metrics.file, "" = none */
 	struct gw_cluster_conf cluster; /* cluster: facts shared through Redis (off by default) */
+	struct gw_eve_redis_conf eve_redis; /* outputs.redis: EVE lines to a Redis list/channel/stream */
 	uint32_t metrics_interval;      /* seconds between metrics writes (inline) */
 	/* inline daemon */
 	int      fail_open;             /* NFQA_CFG_F_FAIL_OPEN (default 1) */

@@ -32,6 +32,7 @@
 
 #include "../nfq/nfq.h"
 #include "gw_cluster.h"
+#include "gw_eve_redis.h"
 #include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"
@@ -95,6 +96,7 @@ struct daemon {
 	struct gw_pins    *pins;         /* learned pins, kept in policy.pins.file */
 	struct gw_x509_store *x509;      /* trust anchors, NULL = certificates not checked */
 	struct gw_cluster *cl;           /* facts shared through Redis, NULL = off */
+	struct gw_eve_redis *evr;        /* eve's Redis tee (not owned), NULL = none */
 	uint64_t           pins_saved;   /* when the pins file was last written */
 	struct gw_syslog  *sl;           /* eve's syslog tee (not owned), NULL = none */
 	uint64_t           start_us;     /* process start, for the metrics */
@@ -362,6 +364,7 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	struct gw_metrics_in mi;
 	struct gw_syslog_stats ss;
 	struct gw_cluster_stats cs;
+	struct gw_eve_redis_stats es;
 	struct nfq_stats ns;
 
 	if (d->c->metrics_file[0] == '\0')
@@ -382,6 +385,10 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	if (d->cl != NULL) {
 		gw_cluster_get_stats(d->cl, &cs);
 		mi.cluster = &cs;
+	}
+	if (d->evr != NULL) {
+		gw_eve_redis_get_stats(d->evr, &es);
+		mi.eve_redis = &es;
 	}
 	if (gw_metrics_write(d->c->metrics_file, &mi) == -1) {
 		if (!d->metrics_err)
@@ -448,7 +455,8 @@ needs_restart(const struct gw_config *a, const struct gw_config *b)
 	    memcmp(&a->evidence, &b->evidence, sizeof a->evidence) != 0 ||
 	    strcmp(a->metrics_file, b->metrics_file) != 0 ||
 	    a->metrics_interval != b->metrics_interval ||
-	    memcmp(&a->cluster, &b->cluster, sizeof a->cluster) != 0;
+	    memcmp(&a->cluster, &b->cluster, sizeof a->cluster) != 0 ||
+	    memcmp(&a->eve_redis, &b->eve_redis, sizeof a->eve_redis) != 0;
 }
 
 /* SIGHUP: load the file anew; swap the policy only if it loaded. */
@@ -632,7 +640,7 @@ drop_privileges(const char *user)
 
 int
 gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
-    unsigned qlast, struct eve *eve, struct gw_syslog *sl)
+    unsigned qlast, struct eve *eve, struct gw_syslog *sl, struct gw_eve_redis *evr)
 {
 	struct daemon d;
 	struct nfq_conf nc;
@@ -651,6 +659,7 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	d.c = c;
 	d.eve = eve;
 	d.sl = sl;
+	d.evr = evr;
 	d.start_us = gwi_now();
 	d.metrics_at = 0;   /* first write as soon as the signal thread runs */
 	d.qfirst = qfirst;

@@ -16,9 +16,12 @@
 /* config_path may be NULL (defaults; SIGHUP then only reopens the EVE file).
  * c is owned by the daemon from here on. sl: eve's syslog tee, NULL = none
  * (told when the sandbox forbids new sockets; its counters go to the
- * metrics file, outputs.metrics). */
+ * metrics file, outputs.metrics). evr: eve's Redis tee, NULL = none (its
+ * counters go to the metrics file too). */
 struct gw_syslog;
+struct gw_eve_redis;
 int gw_inline_run(const char *config_path, struct gw_config *c,
-    unsigned qfirst, unsigned qlast, struct eve *eve, struct gw_syslog *sl);
+    unsigned qfirst, unsigned qlast, struct eve *eve, struct gw_syslog *sl,
+    struct gw_eve_redis *evr);
 
 #endif

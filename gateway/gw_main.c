@@ -17,6 +17,7 @@
 
 #include "gw_config.h"
 #include "output/gw_eve.h"
+#include "gw_eve_redis.h"
 #include "gw_inline.h"
 #include "output/gw_log.h"
 #include "gw_offline.h"
@@ -141,6 +142,13 @@ print_summary(const char *path, const struct gw_config *c)
 		    c->cluster.queue, c->cluster.redis.timeout_ms, c->cluster.backoff_max_ms);
 	else
 		printf("cluster: off\n");
+	if (c->eve_redis.enabled)
+		printf("redis output: %s, %s %s, events%s%s%s, queue %u bytes\n", c->eve_redis.redis.url,
+		    gw_eve_redis_mode_name(c->eve_redis.mode), c->eve_redis.key,
+		    (c->eve_redis.events & 1) ? " alert" : "", (c->eve_redis.events & 2) ? " flow" : "",
+		    (c->eve_redis.events & 4) ? " stats" : "", c->eve_redis.queue_bytes);
+	else
+		printf("redis output: off\n");
 	printf("configuration OK\n");
 }
 
@@ -217,6 +225,7 @@ main(int argc, char **argv)
 	struct gw_config c;
 	struct eve *eve;
 	struct gw_syslog *sl = NULL;
+	struct gw_eve_redis *evr = NULL;
 	char err[GW_PATH_MAX + 512];
 
 	gw_log_init(PROG, GW_LOG_INFO, 0);
@@ -316,13 +325,27 @@ main(int argc, char **argv)
 		}
 		eve_set_syslog(eve, sl);
 	}
+	if (c.eve_redis.enabled) {
+		/* its thread connects by itself (and again after outages) */
+		if ((evr = gw_eve_redis_start(&c.eve_redis)) == NULL) {
+			log_errx("outputs.redis: out of memory");
+			eve_close(eve);
+			gw_syslog_close(sl);
+			gw_config_free(&c);
+			return 1;
+		}
+		eve_set_tee(eve, gw_eve_redis_tee, evr);
+	}
 	if (pcap != NULL) {
 		rc = gw_offline_run(&c, pcap, eve, sl);
 		gw_config_free(&c);
 	} else {
 		/* The daemon owns c from here on. */
-		rc = gw_inline_run(config_path, &c, qfirst, qlast, eve, sl);
+		rc = gw_inline_run(config_path, &c, qfirst, qlast, eve, sl, evr);
 	}
+	eve_set_tee(eve, NULL, NULL);
+	/* what is queued gets a few seconds to reach Redis */
+	gw_eve_redis_stop(evr, 3000);
 	eve_close(eve);
 	gw_syslog_close(sl);
 	return rc;

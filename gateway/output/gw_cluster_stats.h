@@ -1,6 +1,7 @@
 /*
- * gw_cluster_stats.h - the counters of the cluster sync thread
- * (gateway/gw_cluster.h), as the outputs (the metrics file) are given them.
+ * gw_cluster_stats.h - the counters of the Redis users: the cluster sync
+ * thread (gateway/gw_cluster.h) and the EVE-to-Redis output
+ * (gateway/gw_eve_redis.h), as the metrics file is given them.
  * Plain data and names; outputs include this, never gw_cluster.h.
  */
 #ifndef GATEWAY_OUTPUT_GW_CLUSTER_STATS_H
@@ -49,6 +50,15 @@ struct gw_cluster_stats {
 /* Upper bound (us) of lag bucket i (< GW_CLUSTER_LAG_BUCKETS). */
 uint64_t gw_cluster_lag_bound_us(unsigned i);
 const char *gw_cluster_refusal_name(enum gw_cluster_refusal r);
+
+/* The EVE-to-Redis output (gateway/gw_eve_redis.h). */
+struct gw_eve_redis_stats {
+	uint64_t sent;      /* lines Redis took */
+	uint64_t dropped;   /* lines lost: queue full (Redis slow or away) or too long */
+	uint64_t errors;    /* commands Redis answered with an error */
+	uint64_t outages;   /* connections lost or not made */
+	int      up;        /* connected now */
+};
 
 /* Name of fact kind k (1..GW_CLUSTER_KINDS-1), for metric labels. */
 const char *gw_cluster_kind_name(unsigned k);

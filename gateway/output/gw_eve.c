@@ -38,6 +38,8 @@ struct eve {
 	int  is_stdout;            /* path "-": never closed or reopened */
 	int  is_none;              /* no file: lines go only to the syslog tee */
 	struct gw_syslog *sl;      /* tee to syslog (not owned), NULL = none */
+	eve_tee_fn tee;            /* another copy of each line (Redis), NULL = none */
+	void      *tee_arg;
 	char path[4096];           /* for eve_reopen() */
 };
 
@@ -104,6 +106,17 @@ eve_set_syslog(struct eve *ev, struct gw_syslog *sl)
 {
 	if (ev != NULL)
 		ev->sl = sl;
+}
+
+void
+eve_set_tee(struct eve *ev, eve_tee_fn fn, void *arg)
+{
+	if (ev == NULL)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->tee = fn;
+	ev->tee_arg = arg;
+	pthread_mutex_unlock(&ev->lock);
 }
 
 int
@@ -337,6 +350,8 @@ eve_emit(struct eve *ev, struct jb *b, uint64_t ts_us, const struct gw_syslog_me
 	pthread_mutex_lock(&ev->lock);
 	if (ev->sl != NULL)
 		gw_syslog_send(ev->sl, ts_us, m, b->buf, b->len - 1);
+	if (ev->tee != NULL)
+		ev->tee(ev->tee_arg, m->type, b->buf, b->len - 1);
 	while (ev->fd != -1 && off < b->len) {
 		ssize_t n = write(ev->fd, b->buf + off, b->len - off);
 

@@ -31,6 +31,11 @@ struct eve *eve_open_none(void);
 /* Also send every event to sl (gw_syslog.h), which must outlive ev. */
 struct gw_syslog;
 void eve_set_syslog(struct eve *ev, struct gw_syslog *sl);
+/* Also hand every line (without its newline) to fn, under the writer's
+ * lock: fn must only copy it somewhere and return (gw_eve_redis.h queues
+ * it for Redis). type is the event_type. NULL = none. */
+typedef void (*eve_tee_fn)(void *arg, const char *type, const char *line, size_t len);
+void eve_set_tee(struct eve *ev, eve_tee_fn fn, void *arg);
 void eve_close(struct eve *ev);
 
 /* One alert. blocked: the gateway dropped/reset (or, offline, would have). */

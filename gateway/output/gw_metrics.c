@@ -267,6 +267,17 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	}
 	if (in->cluster != NULL)
 		gw_metrics_cluster(fp, in->cluster);
+	if (in->eve_redis != NULL) {
+		one(fp, "eve_redis_sent_total", "counter", "EVE lines Redis took (outputs.redis).",
+		    (unsigned long long)in->eve_redis->sent);
+		one(fp, "eve_redis_dropped_total", "counter",
+		    "EVE lines not sent to Redis: queue full (Redis slow or away).",
+		    (unsigned long long)in->eve_redis->dropped);
+		one(fp, "eve_redis_errors_total", "counter", "EVE lines Redis answered with an error.",
+		    (unsigned long long)in->eve_redis->errors);
+		one(fp, "eve_redis_up", "gauge", "1 while connected to the Redis of outputs.redis.",
+		    (unsigned long long)(in->eve_redis->up != 0));
+	}
 }
 
 int

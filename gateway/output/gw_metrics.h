@@ -43,6 +43,7 @@ struct gw_metrics_in {
 	struct gw_metrics_cfg           cfg;   /* policy sources loaded, write interval */
 	size_t                          pins;  /* learned pins held */
 	const struct gw_cluster_stats  *cluster; /* NULL = cluster off */
+	const struct gw_eve_redis_stats *eve_redis; /* NULL = outputs.redis off */
 	uint64_t                        start_us; /* process start, wall clock */
 	uint64_t                        now_us;   /* this write, wall clock: a stale file shows */
 };

@@ -30,7 +30,8 @@
 #     B still blocks plaintext to .25 (its local table), each gateway logs
 #     the outage once; a name learned on A meanwhile (mx3, .29) reaches B
 #     after redis is back (A's queue is published on reconnect), counted;
-#  6. a third gateway with a wrong password is refused and counts it.
+#  6. a third gateway with a wrong password is refused and counts it;
+#  and gw-b's alerts also go to a Redis list (outputs.redis).
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null 2>&1 || fail "redis-server is missing (.ci/install-deps)"
@@ -126,7 +127,7 @@ rcli SET stg:mx:203.0.113.41 "v1 mx evil $(date +%s)000000 $(( $(date +%s) + 300
 rcli LPUSH stg:pin:203.0.113.42 'not a string' >/dev/null
 
 # --- gateways ---------------------------------------------------------------
-# gwc NAME URL USER PASSWORD: a gateway configuration
+# gwc NAME URL USER PASSWORD [OUTPUT]: a gateway configuration
 gwc() {
 	cat >"$WORK/$1.conf" <<CONF
 ports = [ 25 ];
@@ -139,13 +140,14 @@ policy = {
             { domain = "open.example"; mxs = [ "mx.open.example" ]; mode = "none"; } );
   pins = { mode = "enforce"; };
 };
-outputs = { metrics = { file = "$WORK/$1.prom"; interval = 1; }; };
+outputs = { metrics = { file = "$WORK/$1.prom"; interval = 1; }; $5 };
 cluster = { redis = "$2"; id = "$1"; user = "$3"; password = "$4"; timeout = 500;
             backoff_max = 1000; };
 CONF
 }
 gwc gw-a tcp://192.0.2.18:6379 stg-a "$APASS"
-gwc gw-b tcp://192.0.2.22:6379 "" "$PASS"
+gwc gw-b tcp://192.0.2.22:6379 "" "$PASS" \
+    "redis = { server = \"tcp://192.0.2.22:6379\"; password = \"$PASS\"; mode = \"list\"; key = \"stg-eve-b\"; events = [ \"alert\" ]; };"
 # gws NAME NETNS QUEUES: start it (EVE in $WORK/NAME.json, log NAME.log)
 gws() {
 	: >"$WORK/$1.log"
@@ -216,6 +218,9 @@ check "plaintext to .25 via B is reset" [ "$(session $SRV4 dns1)" -eq 3 ]
 check "gw-b blocked it: starttls_downgrade, config example.net" \
     [ "$(alerts gw-b '.alert.signature == "starttls_downgrade" and .alert.action == "blocked" and .dest_ip == "203.0.113.25" and .policy.match == "example.net"')" -ge 1 ]
 check "gw-a saw no SMTP of it" [ "$(alerts gw-a '.dest_ip == "203.0.113.25"')" -eq 0 ]
+check "gw-b's alert is also on the Redis list stg-eve-b (outputs.redis)" wait_until 5 \
+    sh -c "ip netns exec stg-redis redis-cli -h 192.0.2.18 -a '$PASS' --no-auth-warning LRANGE stg-eve-b 0 -1 |
+        jq -e 'select(.alert.signature == \"starttls_downgrade\" and .dest_ip == \"203.0.113.25\")' >/dev/null"
 check "the reverse: mx2.example.net resolved through router B" \
     [ "$(dnsq 203.0.113.54 mx2.example.net)" = 203.0.113.26 ]
 check "gw-a applied it" metric_ge gw-a 'starttls_guard_cluster_applied_total{kind="mx"}' 1
