@@ -78,7 +78,7 @@ BIN := $(BUILD)/starttls-guard
 
 .PHONY: all tests deps check check-unit check-asan check-golden check-badinput \
 	check-integ demo install uninstall clean fixtures bench bench-tools \
-	bench-offline bench-inline \
+	bench-offline bench-inline bench-cluster \
 	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
 	check-privs check-operators stress check-fresh
 
@@ -193,6 +193,13 @@ bench: bench-tools
 	$(Q)BUILD=$(BUILD) sh bench/run.sh
 	$(Q)if [ "$$(id -u)" = 0 ]; then BUILD=$(BUILD) bash bench/inline.sh; \
 	else echo "== inline benchmark skipped: needs root (bench/inline.sh)"; fi
+	$(Q)if [ "$$(id -u)" = 0 ]; then BUILD=$(BUILD) sh bench/cluster.sh; \
+	else echo "== cluster benchmark skipped: needs root (bench/cluster.sh)"; fi
+
+# Two gateways through a real redis-server: propagation delay, and the
+# per-packet cost with clustering on and off (bench/cluster.sh, root).
+bench-cluster: bench-tools
+	$(Q)BUILD=$(BUILD) sh bench/cluster.sh
 
 bench-offline: bench-tools
 	$(Q)BUILD=$(BUILD) sh bench/run.sh

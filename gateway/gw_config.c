@@ -573,18 +573,24 @@ ld_redis(struct ld *l, const config_setting_t *s, const char *section, const cha
 	return 0;
 }
 
-/* cluster = { redis = "..."; user; password | password_file; id; prefix;
- * channel; queue; timeout; backoff_max; }; */
+/* cluster = { enabled; redis = "..."; user; password | password_file; id;
+ * prefix; channel; queue; timeout; backoff_max; }; */
 static int
 ld_cluster(struct ld *l, const config_setting_t *s)
 {
-	static const char *const known[] = { "redis", "user", "password", "password_file",
+	static const char *const known[] = { "enabled", "redis", "user", "password", "password_file",
 	    "id", "prefix", "channel", "queue", "timeout", "backoff_max", NULL };
 	struct gw_cluster_conf *cc = &l->c->cluster;
+	const config_setting_t *m;
+	int on = 1;
 
 	if (need_group(l, s, "cluster") == -1)
 		return -1;
 	ld_unknown_keys(l, s, "cluster", known);
+	if ((m = member(s, "enabled")) != NULL && get_bool(l, m, "cluster.enabled", &on) == -1)
+		return -1;
+	if (!on)
+		return 0;
 	if (ld_redis(l, s, "cluster", "redis", &cc->redis) == -1 ||
 	    opt_str(l, s, "cluster", "id", 0, cc->id, sizeof(cc->id)) == -1 ||
 	    opt_str(l, s, "cluster", "prefix", 0, cc->prefix, sizeof(cc->prefix)) == -1 ||
