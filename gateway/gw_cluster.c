@@ -155,13 +155,6 @@ gw_cluster_get_stats(struct gw_cluster *cl, struct gw_cluster_stats *st)
 	pthread_mutex_lock(&(cl)->st_mu); (cl)->st.field += (n); pthread_mutex_unlock(&(cl)->st_mu); \
 } while (0)
 
-/* Rank of a policy match: expecting TLS first, then the mode. */
-static int
-rank(const struct pol_match *m)
-{
-	return (pol_expects_tls(m) ? 10 : 0) + (int)m->mode;
-}
-
 /*
  * Would learning "addr is name" lower what this server gets here? The
  * engine resolves: address rule, else the domain policy of the MX name,
@@ -192,16 +185,18 @@ mx_verdict(struct gw_cluster *cl, const struct gw_fact *f, uint64_t now)
 		base.source = POL_SRC_PIN;
 	}
 	have_local = gw_names_get(cl->t.names, f->af, &f->addr, now, local, sizeof local);
+	/* as the engine resolves: a name's policy may raise the base, not lower it */
 	cur = base;
-	if (have_local && pol_lookup_mx(pol, local, now_s, &dm, &ref))
+	if (have_local && pol_lookup_mx(pol, local, now_s, &dm, &ref) && pol_cmp(&dm, &base) >= 0)
 		cur = dm;
 	nw = base;
 	if (pol_lookup_mx(pol, f->name, now_s, &dm, &ref))
-		nw = dm;
+		nw = dm;   /* weaker than base: refused below */
 	pthread_mutex_unlock(cl->t.pol_mu);
-	if (rank(&nw) < rank(&cur))
+	/* the engine's own rule for learned facts (pol_cmp) */
+	if (pol_cmp(&nw, &cur) < 0)
 		return -1;
-	if (have_local && strcmp(local, f->name) != 0 && rank(&nw) == rank(&cur))
+	if (have_local && strcmp(local, f->name) != 0 && pol_cmp(&nw, &cur) == 0)
 		return 0;
 	return 1;
 }

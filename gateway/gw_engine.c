@@ -376,7 +376,7 @@ flow_resolve(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 static void
 flow_banner_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 {
-	char name[SMTP_BANNER_MAX + 1];
+	char name[SMTP_BANNER_MAX + 1], mx[GW_NAMES_NAME_MAX + 1];
 	struct pol_match pm;
 	uint32_t ref;
 	size_t n = 0;
@@ -385,6 +385,12 @@ flow_banner_policy(struct gw_engine *e, struct flow *f, uint64_t ts_us)
 	if ((f->pol_source != POL_SRC_DEFAULT && f->pol_source != POL_SRC_PIN) ||
 	    !pol_has_domains(e->pol))
 		return;
+	/* The MX name may have come after the SYN: a DNS answer that crossed
+	 * another router arrives through the cluster a moment later. The
+	 * greeting is at least a round trip later, so look again. */
+	if (gw_names_get(e->names, f->key.af, &f->key.saddr, ts_us, mx, sizeof(mx)) &&
+	    pol_lookup_mx(e->pol, mx, (int64_t)(ts_us / 1000000), &pm, &ref))
+		flow_learn(e, f, &pm, ref);
 	while (n < f->smtp.banner_len && f->smtp.banner[n] != ' ' && f->smtp.banner[n] != '\t')
 		n++;
 	if (n == 0 || n == f->smtp.banner_len)
