@@ -314,12 +314,74 @@ test_metrics(void **state)
 	free(buf);
 }
 
+/* Configuration: what is refused, with a message naming the key. */
+static void
+test_config(void **state)
+{
+	static const struct { const char *text, *want; } bad[] = {
+		{ "cluster = { };", "\"redis\" (the Redis server's address) is required" },
+		{ "cluster = { redis = \"rediss://192.0.2.1\"; };", "needs hiredis 1.0" },
+		{ "cluster = { redis = \"tcp://192.0.2.1:0\"; };", "not a Redis address" },
+		{ "cluster = { redis = \"[2001:db8::1\"; };", "not a Redis address" },
+		{ "cluster = { redis = \"192.0.2.1\"; user = \"u\"; };", "cluster.user needs a password" },
+		{ "cluster = { redis = \"192.0.2.1\"; id = \"a b\"; };", "cluster.id" },
+		{ "cluster = { redis = \"192.0.2.1\"; prefix = \"stg*\"; };", "glob" },
+		{ "cluster = { redis = \"192.0.2.1\"; password = \"x\"; password_file = \"/nonexistent\"; };",
+		  "both set" },
+		{ "cluster = { redis = \"192.0.2.1\"; password_file = \"/nonexistent/pw\"; };", "/nonexistent/pw" },
+		{ "outputs = { redis = { server = \"192.0.2.1\"; mode = \"queue\"; }; };", "outputs.redis.mode" },
+		{ "outputs = { redis = { mode = \"list\"; }; };", "\"server\"" },
+		{ "outputs = { redis = { server = \"192.0.2.1\"; events = [ \"dns\" ]; }; };", "unknown event" },
+	};
+	struct gw_config c;
+	char path[] = "/tmp/test_cluster_conf.XXXXXX", err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, bad[i].text, strlen(bad[i].text)), (ssize_t)strlen(bad[i].text));
+		close(fd);
+		err[0] = '\0';
+		if (gw_config_load(path, &c, err, sizeof(err)) == 0) {
+			gw_config_free(&c);
+			fail_msg("accepted: %s", bad[i].text);
+		}
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+		if (strstr(err, bad[i].want) == NULL)
+			fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].text, err, bad[i].want);
+	}
+	/* a good one: channel follows the prefix, the user is kept */
+	{
+		const char *good = "cluster = { redis = \"[2001:db8::10]:6380\"; user = \"gw-a\"; "
+		    "password = \"pw\"; id = \"gw-a\"; prefix = \"x:\"; };\n"
+		    "outputs = { redis = { server = \"unix:/run/redis.sock\"; mode = \"stream\"; "
+		    "events = [ \"alert\" ]; }; };\n";
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+		close(fd);
+		if (gw_config_load(path, &c, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		unlink(path);
+		assert_true(c.cluster.enabled);
+		assert_string_equal(c.cluster.channel, "x:facts");
+		assert_string_equal(c.cluster.redis.user, "gw-a");
+		assert_true(c.eve_redis.enabled);
+		assert_int_equal(c.eve_redis.mode, GW_EVR_XADD);
+		assert_int_equal(c.eve_redis.events, 1);
+		gw_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fact_roundtrip),
 		cmocka_unit_test(test_fact_garbage),
+		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_apply_mx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_pin_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
