@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "gw_fact.h"
-#include "gw_redis.h"
+#include "output/gw_redis.h"
 #include "output/gw_cluster_stats.h"
 
 #define GW_CLUSTER_CHANNEL_MAX 64

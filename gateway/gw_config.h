@@ -40,7 +40,7 @@
 
 #include "gw_cluster.h"
 #include "gw_engine.h"
-#include "gw_eve_redis.h"
+#include "output/gw_eve_redis.h"
 #include "output/gw_evidence.h"
 #include "output/gw_metrics.h"
 #include "output/gw_syslog.h"

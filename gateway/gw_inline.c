@@ -32,7 +32,7 @@
 
 #include "../nfq/nfq.h"
 #include "gw_cluster.h"
-#include "gw_eve_redis.h"
+#include "output/gw_eve_redis.h"
 #include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"

@@ -17,7 +17,7 @@
 
 #include "gw_config.h"
 #include "output/gw_eve.h"
-#include "gw_eve_redis.h"
+#include "output/gw_eve_redis.h"
 #include "gw_inline.h"
 #include "output/gw_log.h"
 #include "gw_offline.h"

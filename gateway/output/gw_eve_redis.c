@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "gw_eve_redis.h"
-#include "output/gw_log.h"
+#include "gw_log.h"
 
 /* Lines per pipelined batch. */
 #define EVR_BATCH 256

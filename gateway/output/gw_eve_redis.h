@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "gw_redis.h"
-#include "output/gw_cluster_stats.h"
+#include "gw_cluster_stats.h"
 
 enum gw_eve_redis_mode {
 	GW_EVR_RPUSH = 0,   /* "list" / "rpush": oldest first for LPOP/BLPOP readers */
