@@ -215,7 +215,7 @@ main(int argc, char **argv)
 		t0 = now_us();
 		f.at_us = t0;
 		f.expires_us = t0 + 120 * 1000000ULL;
-		gw_clq_push(gw_cluster_queue(a.cl), &f);
+		gw_clq_push(gw_cluster_queue(a.cl), &f, 1);
 		deadline = t0 + 2000000;
 		/* look every 20 us, sleeping between looks: a spinning reader
 		 * would take one of the cores the sync threads and Redis need */

@@ -22,7 +22,8 @@ struct gw_clq {
 	uint32_t        cap;
 	uint32_t        head;   /* oldest */
 	uint32_t        len;    /* facts waiting */
-	int             efd;    /* eventfd: non-zero while len > 0 was signalled */
+	int             efd;    /* eventfd: the drainer's wake-up */
+	int             armed;  /* a wake-up is pending (written, not yet drained) */
 	struct gw_clq_stats st;
 };
 
@@ -65,7 +66,7 @@ gw_clq_fd(const struct gw_clq *q)
 }
 
 void
-gw_clq_push(struct gw_clq *q, const struct gw_fact *f)
+gw_clq_push(struct gw_clq *q, const struct gw_fact *f, int urgent)
 {
 	int wake = 0;
 
@@ -74,8 +75,10 @@ gw_clq_push(struct gw_clq *q, const struct gw_fact *f)
 		q->st.dropped++;
 	else {
 		q->ring[(q->head + q->len) % q->cap] = *f;
-		wake = q->len++ == 0;
+		q->len++;
 		q->st.pushed++;
+		if (urgent && !q->armed)
+			wake = q->armed = 1;
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (wake) {
@@ -92,10 +95,11 @@ gw_clq_drain(struct gw_clq *q, struct gw_fact *out, size_t max)
 	uint64_t v;
 	size_t n = 0;
 
-	/* clear the wake-up first: a push after this re-arms it */
+	/* clear the wake-up first: an urgent push after this re-arms it */
 	if (read(q->efd, &v, sizeof v) < 0)
 		v = 0;
 	pthread_mutex_lock(&q->lock);
+	q->armed = 0;
 	while (n < max && q->len > 0) {
 		out[n++] = q->ring[q->head];
 		q->head = (q->head + 1) % q->cap;

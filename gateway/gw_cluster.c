@@ -30,6 +30,13 @@
 
 /* Facts per publish round trip. */
 #define CL_BATCH 256
+/* A pin is republished at most this often per server: every TLS session
+ * refreshes it locally, but another gateway only needs to know it is
+ * alive (an hour out of a month's max_age); ten busy gateways would
+ * otherwise send one fact per TLS session each. Direct-mapped memory of
+ * the last publication, CL_PIN_SLOTS entries. */
+#define CL_PIN_REPUBLISH_US (3600ULL * 1000000ULL)
+#define CL_PIN_SLOTS 4096
 /* First reconnect delay; doubled per failure up to backoff_max_ms. */
 #define CL_BACKOFF_MIN_MS 100
 /* A connection that said nothing this long is pinged (a dead peer without
@@ -67,6 +74,8 @@ struct gw_cluster {
 	char vals[CL_BATCH][GW_FACT_LINE_MAX];
 	char px[CL_BATCH][24];
 	char lines[CL_BATCH * (GW_FACT_LINE_MAX + 1)]; /* the PUBLISH payload */
+	struct { uint8_t af; struct pkt_addr a; uint64_t at_us; } pin_sent[CL_PIN_SLOTS];
+	                                       /* last pin published per slot */
 	uint64_t                 load_now_us;  /* time of the load in progress */
 	unsigned                 load_applied;
 };
@@ -356,6 +365,28 @@ go_down(struct gw_cluster *cl, const char *why)
 	    cl->conf.backoff_max_ms : cl->backoff_ms * 2;
 }
 
+/* Was a pin for this server published within CL_PIN_REPUBLISH_US? If
+ * not, remember this one. */
+static int
+pin_recent(struct gw_cluster *cl, const struct gw_fact *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ f->af;
+	unsigned slot;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ f->addr.a[i]) * 0x100000001b3ULL;
+	slot = (unsigned)(h ^ (h >> 32)) % CL_PIN_SLOTS;
+	if (cl->pin_sent[slot].af == f->af &&
+	    memcmp(&cl->pin_sent[slot].a, &f->addr, sizeof(f->addr)) == 0 &&
+	    f->at_us >= cl->pin_sent[slot].at_us &&
+	    f->at_us - cl->pin_sent[slot].at_us < CL_PIN_REPUBLISH_US)
+		return 1;
+	cl->pin_sent[slot].af = f->af;
+	cl->pin_sent[slot].a = f->addr;
+	cl->pin_sent[slot].at_us = f->at_us;
+	return 0;
+}
+
 /* Store and publish what the packet threads queued. 0, or -1 (down). */
 static int
 publish_all(struct gw_cluster *cl)
@@ -368,7 +399,7 @@ publish_all(struct gw_cluster *cl)
 	while ((n = gw_clq_drain(cl->q, cl->batch, CL_BATCH)) > 0) {
 		uint64_t now = now_us();
 		size_t off = 0;
-		unsigned cmds = 0, errors = 0, facts = 0;
+		unsigned cmds = 0, errors = 0, facts = 0, coalesced = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			struct gw_fact *f = &cl->batch[i];
@@ -376,6 +407,10 @@ publish_all(struct gw_cluster *cl)
 
 			if (f->expires_us <= now)
 				continue;
+			if (f->kind == GW_FACT_PIN && pin_recent(cl, f)) {
+				coalesced++;
+				continue;
+			}
 			snprintf(f->origin, sizeof f->origin, "%s", cl->conf.id);
 			kl = gw_fact_key(cl->conf.prefix, f, keys[facts], sizeof keys[facts]);
 			vl = gw_fact_format(f, vals[facts], sizeof vals[facts]);
@@ -395,6 +430,8 @@ publish_all(struct gw_cluster *cl)
 			lines[off++] = '\n';
 			facts++;
 		}
+		if (coalesced > 0)
+			ST_ADD(cl, coalesced, coalesced);
 		if (facts == 0)
 			continue;
 		{
@@ -518,7 +555,7 @@ cl_thread(void *arg)
 		p[1].fd = gw_redis_fd(cl->sub);
 		p[1].events = POLLIN;
 		p[0].revents = p[1].revents = 0;
-		if (poll(p, 2, 200) < 0)
+		if (poll(p, 2, GW_CLQ_LAZY_MS) < 0)
 			continue;
 		if (p[1].revents != 0) {
 			if (gw_redis_read_messages(cl->sub, on_message, cl, err, sizeof err) < 0) {

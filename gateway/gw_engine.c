@@ -239,7 +239,7 @@ cluster_tap(struct gw_engine *e, const struct flow *f, int kind, const char *mx,
 		fact.expires_us = ts_us + (uint64_t)e->conf.fallback_window_s * 1000000;
 	}
 	if (fact.expires_us > fact.at_us)
-		gw_clq_push(e->clq, &fact);
+		gw_clq_push(e->clq, &fact, kind == GW_FACT_FAIL);
 }
 
 void

@@ -159,7 +159,7 @@ names_tap(struct gw_names *n, const struct dns_rr *rr, const char *name, uint64_
 	snprintf(f.name, sizeof f.name, "%s", name);
 	f.at_us = now_us;
 	f.expires_us = now_us + (uint64_t)ttl * 1000000;
-	gw_clq_push(n->tap, &f);
+	gw_clq_push(n->tap, &f, 1);
 }
 
 void
