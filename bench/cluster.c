@@ -35,6 +35,7 @@
 #include "../gateway/gw_fallback.h"
 #include "../gateway/gw_names.h"
 #include "../gateway/gw_pins.h"
+#include "../gateway/output/gw_clock.h"
 
 /* One simulated gateway. */
 struct side {
@@ -49,24 +50,6 @@ struct frame {
 	uint32_t len;
 	uint64_t ts_us;
 };
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 die(const char *msg)
@@ -153,11 +136,11 @@ pass(struct gw_config *c, struct side *s, int clustered, struct frame *fr, size_
 	if (clustered)
 		gw_engine_set_cluster(e, gw_cluster_queue(s->cl));
 	/* pins are learned at "now", so the published facts are live ones */
-	shift = now_us() - fr[0].ts_us;
-	t0 = mono_ns();
+	shift = gw_clock_us() - fr[0].ts_us;
+	t0 = gw_clock_mono_ns();
 	for (size_t i = 0; i < n; i++)
 		gw_engine_packet(e, lt, fr[i].data, fr[i].len, fr[i].ts_us + shift, NULL);
-	t1 = mono_ns();
+	t1 = gw_clock_mono_ns();
 	gw_engine_free(e);
 	return (double)(t1 - t0) / (double)n;
 }
@@ -212,21 +195,21 @@ main(int argc, char **argv)
 		f.addr.a[14] = (uint8_t)(i >> 8); f.addr.a[15] = (uint8_t)i;
 		f.addr.a[8] = (uint8_t)getpid();
 		snprintf(f.name, sizeof f.name, "mx%d.example.net", i);
-		t0 = now_us();
+		t0 = gw_clock_us();
 		f.at_us = t0;
 		f.expires_us = t0 + 120 * 1000000ULL;
 		gw_clq_push(gw_cluster_queue(a.cl), &f, 1);
 		deadline = t0 + 2000000;
 		/* look every 20 us, sleeping between looks: a spinning reader
 		 * would take one of the cores the sync threads and Redis need */
-		while (!gw_names_get(b.names, 6, &f.addr, now_us(), out, sizeof out)) {
+		while (!gw_names_get(b.names, 6, &f.addr, gw_clock_us(), out, sizeof out)) {
 			struct timespec ts = { 0, 20000 };
-			if (now_us() > deadline)
+			if (gw_clock_us() > deadline)
 				break;
 			nanosleep(&ts, NULL);
 		}
-		if (now_us() <= deadline)
-			d[nd++] = now_us() - t0;
+		if (gw_clock_us() <= deadline)
+			d[nd++] = gw_clock_us() - t0;
 		usleep(2000);
 	}
 	qsort(d, nd, sizeof(*d), cmp_u64);

@@ -26,6 +26,7 @@
 #include "gw_fallback.h"
 #include "gw_names.h"
 #include "gw_pins.h"
+#include "output/gw_clock.h"
 #include "output/gw_log.h"
 
 /* Facts per publish round trip. */
@@ -97,15 +98,6 @@ gw_cluster_conf_default(struct gw_cluster_conf *c)
 	snprintf(c->id, sizeof c->id, "%.40s/%ld", host, (long)getpid());
 	if (!gw_fact_origin_ok(c->id))
 		snprintf(c->id, sizeof c->id, "gateway/%ld", (long)getpid());
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 struct gw_cluster *
@@ -313,7 +305,7 @@ static void
 on_message(const char *payload, size_t len, void *arg)
 {
 	struct gw_cluster *cl = arg;
-	uint64_t now = now_us();
+	uint64_t now = gw_clock_us();
 	size_t i = 0;
 
 	while (i < len) {
@@ -356,9 +348,9 @@ go_down(struct gw_cluster *cl, const char *why)
 		log_warnx("cluster: redis %s: %s; working on local state, reconnecting",
 		    cl->conf.redis.url, why);
 		cl->logged_down = 1;
-		cl->down_since_us = now_us();
+		cl->down_since_us = gw_clock_us();
 	}
-	cl->next_try_us = now_us() + (uint64_t)cl->backoff_ms * 1000;
+	cl->next_try_us = gw_clock_us() + (uint64_t)cl->backoff_ms * 1000;
 	/* jitter of up to a quarter, so gateways do not reconnect in step */
 	cl->next_try_us += (uint64_t)(rand() % (int)(cl->backoff_ms / 4 + 1)) * 1000;
 	cl->backoff_ms = cl->backoff_ms * 2 > cl->conf.backoff_max_ms ?
@@ -397,7 +389,7 @@ publish_all(struct gw_cluster *cl)
 	size_t n;
 
 	while ((n = gw_clq_drain(cl->q, cl->batch, CL_BATCH)) > 0) {
-		uint64_t now = now_us();
+		uint64_t now = gw_clock_us();
 		size_t off = 0;
 		unsigned cmds = 0, errors = 0, facts = 0, coalesced = 0;
 
@@ -451,7 +443,7 @@ publish_all(struct gw_cluster *cl)
 			log_warnx("cluster: redis refused %u of %u commands: %s", errors, cmds, err);
 			break;
 		}
-		cl->last_io_us = now_us();
+		cl->last_io_us = gw_clock_us();
 		pthread_mutex_lock(&cl->st_mu);
 		cl->st.published += facts;
 		cl->st.batches++;
@@ -485,7 +477,7 @@ try_connect(struct gw_cluster *cl)
 	}
 	/* Subscribed before loading: a fact published during the load is
 	 * either in the load or in the subscription (maybe both, harmless). */
-	t0 = now_us();
+	t0 = gw_clock_us();
 	cl->load_now_us = t0;
 	cl->load_applied = 0;
 	snprintf(pattern, sizeof pattern, "%s*", cl->conf.prefix);
@@ -507,7 +499,7 @@ try_connect(struct gw_cluster *cl)
 	cl->logged_down = 0;
 	cl->down_since_us = 0;
 	cl->backoff_ms = CL_BACKOFF_MIN_MS;
-	cl->last_io_us = now_us();
+	cl->last_io_us = gw_clock_us();
 	publish_all(cl);   /* what was learned while away */
 }
 
@@ -519,14 +511,14 @@ keepalive(struct gw_cluster *cl)
 	size_t lens[1] = { 4 };
 	char err[256];
 
-	if (now_us() - cl->last_io_us < CL_PING_US)
+	if (gw_clock_us() - cl->last_io_us < CL_PING_US)
 		return;
 	if (gw_redis_append(cl->pub, 1, argv, lens) == -1 ||
 	    gw_redis_collect(cl->pub, 1, NULL, err, sizeof err) == -1) {
 		go_down(cl, "no answer to PING");
 		return;
 	}
-	cl->last_io_us = now_us();
+	cl->last_io_us = gw_clock_us();
 }
 
 static void *
@@ -539,7 +531,7 @@ cl_thread(void *arg)
 		struct pollfd p[2];
 
 		if (cl->pub == NULL) {
-			uint64_t now = now_us();
+			uint64_t now = gw_clock_us();
 			if (now >= cl->next_try_us)
 				try_connect(cl);
 			if (cl->pub == NULL) {
@@ -573,7 +565,7 @@ cl_thread(void *arg)
 int
 gw_cluster_start(struct gw_cluster *cl)
 {
-	srand((unsigned)now_us());
+	srand((unsigned)gw_clock_us());
 	if (pthread_create(&cl->tid, NULL, cl_thread, cl) != 0)
 		return -1;
 	cl->running = 1;

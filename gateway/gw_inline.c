@@ -36,6 +36,7 @@
 #include "output/gw_evidence.h"
 #include "gw_fallback.h"
 #include "gw_inline.h"
+#include "output/gw_clock.h"
 #include "output/gw_log.h"
 #include "output/gw_metrics.h"
 #include "gw_names.h"
@@ -118,10 +119,7 @@ save_pins(struct daemon *d)
 static uint64_t
 gwi_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return gw_clock_us();
 }
 
 static void

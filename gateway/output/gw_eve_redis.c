@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_clock.h"
 #include "gw_eve_redis.h"
 #include "gw_log.h"
 
@@ -121,15 +122,6 @@ gw_eve_redis_tee(void *arg, const char *type, const char *line, size_t len)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Lose the link; log once per outage. */
 static void
 evr_down(struct gw_eve_redis *r, const char *why)
@@ -219,11 +211,11 @@ evr_thread(void *arg)
 		size_t n = 0;
 		int stop;
 
-		if (r->link == NULL && mono_ms() >= next_try) {
+		if (r->link == NULL && (gw_clock_mono_ns() / 1000000u) >= next_try) {
 			r->link = gw_redis_connect(&r->conf.redis, err, sizeof err, NULL);
 			if (r->link == NULL) {
 				evr_down(r, err);
-				next_try = mono_ms() + r->backoff_ms;
+				next_try = (gw_clock_mono_ns() / 1000000u) + r->backoff_ms;
 				r->backoff_ms = r->backoff_ms * 2 > EVR_BACKOFF_MAX_MS ?
 				    EVR_BACKOFF_MAX_MS : r->backoff_ms * 2;
 			} else {
@@ -266,7 +258,7 @@ evr_thread(void *arg)
 			pthread_mutex_lock(&r->mu);
 			r->st.dropped += n;
 			pthread_mutex_unlock(&r->mu);
-			next_try = mono_ms() + r->backoff_ms;
+			next_try = (gw_clock_mono_ns() / 1000000u) + r->backoff_ms;
 		}
 		if (stop && (r->link == NULL || n == 0))
 			break;
@@ -311,7 +303,7 @@ gw_eve_redis_start(const struct gw_eve_redis_conf *c)
 void
 gw_eve_redis_stop(struct gw_eve_redis *r, unsigned wait_ms)
 {
-	uint64_t until = mono_ms() + wait_ms;
+	uint64_t until = (gw_clock_mono_ns() / 1000000u) + wait_ms;
 
 	if (r == NULL)
 		return;
@@ -321,7 +313,7 @@ gw_eve_redis_stop(struct gw_eve_redis *r, unsigned wait_ms)
 		pthread_mutex_lock(&r->mu);
 		used = r->used;
 		pthread_mutex_unlock(&r->mu);
-		if (used == 0 || mono_ms() >= until)
+		if (used == 0 || (gw_clock_mono_ns() / 1000000u) >= until)
 			break;
 		struct timespec ts = { 0, 20 * 1000000L };
 		nanosleep(&ts, NULL);
