@@ -140,7 +140,7 @@ policy = {
             { domain = "open.example"; mxs = [ "mx.open.example" ]; mode = "none"; } );
   pins = { mode = "enforce"; };
 };
-outputs = { metrics = { file = "$WORK/$1.prom"; interval = 1; }; $5 };
+outputs = { metrics = { file = "$WORK/$1.prom"; interval = 1; }; ${5:-} };
 cluster = { redis = "$2"; id = "$1"; user = "$3"; password = "$4"; timeout = 500;
             backoff_max = 1000; };
 CONF
