@@ -28,6 +28,7 @@
 #include "gw_pins.h"
 #include "output/gw_clock.h"
 #include "output/gw_log.h"
+#include "output/gw_thread.h"
 
 /* Facts per publish round trip. */
 #define CL_BATCH 256
@@ -566,7 +567,7 @@ int
 gw_cluster_start(struct gw_cluster *cl)
 {
 	srand((unsigned)gw_clock_us());
-	if (pthread_create(&cl->tid, NULL, cl_thread, cl) != 0)
+	if (gw_thread_start(&cl->tid, cl_thread, cl) != 0)
 		return -1;
 	cl->running = 1;
 	return 0;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "gw_clock.h"
+#include "gw_thread.h"
 #include "gw_eve_redis.h"
 #include "gw_log.h"
 
@@ -290,7 +291,7 @@ gw_eve_redis_start(const struct gw_eve_redis_conf *c)
 	r->backoff_ms = EVR_BACKOFF_MIN_MS;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	if (pthread_create(&r->tid, NULL, evr_thread, r) != 0) {
+	if (gw_thread_start(&r->tid, evr_thread, r) != 0) {
 		for (size_t i = 0; i < EVR_BATCH; i++)
 			free(r->lines[i]);
 		free(r->ring);
