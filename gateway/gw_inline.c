@@ -103,6 +103,7 @@ struct daemon {
 	uint64_t           start_us;     /* process start, for the metrics */
 	uint64_t           metrics_at;   /* when the metrics file was last written */
 	int                metrics_err;  /* last write failed (warn once per outage) */
+	int                proc_fd;      /* the kernel's queue list, opened while root (-1: none) */
 };
 
 /* Write the pins file (at intervals, reload and exit). */
@@ -373,7 +374,7 @@ write_metrics_from(struct daemon *d, const struct gw_stats *sum,
 	mi.mode = "inline";
 	mi.st = sum;
 	mi.nfq = &ns;
-	mi.read_proc = 1;
+	mi.proc_fd = d->proc_fd;
 	mi.evid = d->c->evidence.dir[0] ? ev : NULL;
 	mi.sl = d->sl ? &ss : NULL;
 	gw_config_metrics(d->c, &mi.cfg);
@@ -659,6 +660,7 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 	d.sl = sl;
 	d.evr = evr;
 	d.start_us = gwi_now();
+	d.proc_fd = -1;
 	d.metrics_at = 0;   /* first write as soon as the signal thread runs */
 	d.qfirst = qfirst;
 	d.n = qlast - qfirst + 1;
@@ -737,6 +739,7 @@ gw_inline_run(const char *config_path, struct gw_config *c, unsigned qfirst,
 		rc = 1;
 		goto out;
 	}
+	d.proc_fd = gw_metrics_proc_open(); /* root's file: before the drop */
 	if (c->user[0] != '\0' && drop_privileges(c->user) < 0) {
 		rc = 1;
 		goto out;
@@ -785,6 +788,8 @@ out:
 		gw_cluster_stop(d.cl);   /* a failed start path: joins if running */
 	if (d.nfq != NULL)
 		nfq_close(d.nfq);
+	if (d.proc_fd >= 0)
+		close(d.proc_fd);
 	if (d.pins != NULL)
 		save_pins(&d);
 	gw_cluster_free(d.cl);

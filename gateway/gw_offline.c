@@ -178,6 +178,7 @@ gw_offline_run(const struct gw_config *c, const char *pcap_path, struct eve *eve
 		mi.pins = gw_pins_count(pins);
 		mi.start_us = start_us;
 		mi.now_us = (uint64_t)time(NULL) * 1000000u;
+		mi.proc_fd = -1;
 		if (gw_metrics_write(c->metrics_file, &mi) == -1) {
 			log_err("%s: cannot write the metrics file", c->metrics_file);
 			rc = 1;

@@ -65,18 +65,29 @@ verdict_latency(FILE *fp, const struct nfq_stats *ns)
 	    (unsigned long long)count);
 }
 
-/* The kernel's per-queue drop counters, as two families. */
+int
+gw_metrics_proc_open(void)
+{
+	return open(GW_METRICS_PROC_NFQ, O_RDONLY | O_CLOEXEC);
+}
+
+/* The kernel's per-queue drop counters, as two families. The list is read
+ * whole from offset 0 (pread: the descriptor outlives the privileges). */
 static void
-proc_queues(FILE *fp)
+proc_queues(FILE *fp, int fd)
 {
 	unsigned long long q[64][2];
 	unsigned qn[64], n = 0, i;
-	char line[256];
-	FILE *pf;
+	char buf[64 * 128 + 1], *line, *save = NULL;
+	size_t len = 0;
+	ssize_t r;
 
-	if ((pf = fopen(GW_METRICS_PROC_NFQ, "re")) == NULL)
-		return;
-	while (n < 64 && fgets(line, sizeof(line), pf) != NULL) {
+	while (len < sizeof(buf) - 1 &&
+	    (r = pread(fd, buf + len, sizeof(buf) - 1 - len, (off_t)len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL && n < 64;
+	    line = strtok_r(NULL, "\n", &save)) {
 		unsigned num, copy_mode, copy_range, portid, total;
 		unsigned long long qd, ud;
 
@@ -88,7 +99,6 @@ proc_queues(FILE *fp)
 			n++;
 		}
 	}
-	fclose(pf);
 	if (n == 0)
 		return;
 	family(fp, "nfq_kernel_queue_dropped_total", "counter",
@@ -249,8 +259,8 @@ body(FILE *fp, const struct gw_metrics_in *in)
 		    (unsigned long long)in->nfq->changed);
 		verdict_latency(fp, in->nfq);
 	}
-	if (in->read_proc)
-		proc_queues(fp);
+	if (in->proc_fd >= 0)
+		proc_queues(fp, in->proc_fd);
 	if (in->evid != NULL) {
 		one(fp, "evidence_written_total", "counter", "Evidence pcaps written.",
 		    (unsigned long long)in->evid->written);

@@ -37,7 +37,7 @@ struct gw_metrics_in {
 	const char                     *mode;  /* "inline" or "offline" */
 	const struct gw_stats          *st;    /* engine counters (summed) */
 	const struct nfq_stats         *nfq;   /* transport, NULL offline */
-	int                             read_proc; /* add the kernel's per-queue drops */
+	int                             proc_fd; /* gw_metrics_proc_open(), -1 = no kernel per-queue drops */
 	const struct gw_evidence_stats *evid;  /* NULL = evidence off */
 	const struct gw_syslog_stats   *sl;    /* NULL = syslog off */
 	struct gw_metrics_cfg           cfg;   /* policy sources loaded, write interval */
@@ -51,6 +51,12 @@ struct gw_metrics_in {
 /* The starttls_guard_cluster_* families alone (gw_metrics_write adds
  * them when in->cluster is set). */
 void gw_metrics_cluster(FILE *fp, const struct gw_cluster_stats *st);
+
+/* Open the kernel's NFQUEUE list of this network namespace for the
+ * per-queue drop counters, or -1. Call it before dropping privileges: the
+ * file is root's, mode 0440, so the unprivileged daemon keeps this
+ * descriptor and re-reads it from the start at each write. */
+int gw_metrics_proc_open(void);
 
 /* Write path atomically (path.tmp, then rename). 0, or -1 with errno. */
 int gw_metrics_write(const char *path, const struct gw_metrics_in *in);
