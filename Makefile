@@ -41,7 +41,7 @@ HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DSTG_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DSTG_VERSION='"$(VERSION)"' $(WARN) $(HARDEN) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -I.
 ALL_LDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lresolv -lpthread
 # Unit tests also parse what they produce (EVE lines) with jansson.
@@ -80,7 +80,7 @@ BIN := $(BUILD)/starttls-guard
 	check-integ demo install uninstall clean fixtures bench bench-tools \
 	bench-offline bench-inline bench-cluster \
 	fuzz fuzz-bins fuzz-replay fuzz-merge check-fuzz check-evasion check-flood \
-	check-privs check-operators stress check-fresh
+	check-privs check-operators stress check-fresh deb check-package
 
 all: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -309,6 +309,20 @@ uninstall:
 # Operators' view (issue 8): install into a temporary DESTDIR, outputs.
 check-operators: all
 	$(Q)sh tests/run-operators.sh $(BUILD)
+
+# ---- Debian package (issue 17) ------------------------------------------
+# `make deb`: dpkg-buildpackage -us -uc -b on a copy of the tree, the .deb
+# into DEBDIR (default: here, .gitignore'd): apt install ./starttls-guard_*.deb
+# `make check-package` (root): build it, lintian, install it on this
+# machine, check and purge it; promtool on the metrics of real runs and on
+# deploy/'s alerting rules; every metric of the dashboard and rules exists.
+DEBDIR ?= .
+
+deb:
+	$(Q)sh debian/make-deb.sh $(DEBDIR)
+
+check-package: all
+	$(Q)sh tests/run-package.sh $(BUILD)
 
 clean:
 	rm -rf build build-*
