@@ -36,11 +36,14 @@ STG_LOCK=${STG_LOCK:-/run/lock/stg-integ.lock}
 export STG_LOCK
 mkdir -p "$(dirname "$STG_LOCK")"    # a minimal root (container, chroot) may lack /run/lock
 exec 9>"$STG_LOCK"
+waited=$(date +%s)
 if ! flock -w "${STG_LOCK_WAIT:-900}" 9; then
 	echo "integ: another integration run holds $STG_LOCK"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+waited=$(( $(date +%s) - waited ))
+[ $waited -lt 2 ] || echo "integ: waited $waited s for $STG_LOCK (another run)"
 STG_LOCK_HELD=1
 export STG_LOCK_HELD
 topo_left() { ip netns list 2>/dev/null | grep -Eq '^stg-(cli|gw|att|srv)( |$)'; }
