@@ -34,14 +34,14 @@ ge_num(const char *s, const char *what)
 int
 main(int argc, char **argv)
 {
-	struct efl_opts o = { EFL_DEF_POLICIES, EFL_DEF_TIMESTAMP,
-	    EFL_DEF_TIMESTAMP + EFL_DEF_LIFETIME, 0x5eed2020u };
+	struct efl_opts o;
 	struct efl_counts c;
 	int expires_set = 0, ch;
 	char *buf;
 	size_t len;
 	FILE *f;
 
+	efl_defaults(&o);
 	while ((ch = getopt(argc, argv, "n:t:e:s:")) != -1) {
 		switch (ch) {
 		case 'n': o.n_policies = (unsigned)ge_num(optarg, "count"); break;
@@ -60,7 +60,7 @@ main(int argc, char **argv)
 	if (!expires_set)
 		o.expires = o.timestamp + EFL_DEF_LIFETIME;
 	if (efl_write(&o, &buf, &len, &c) != 0) {
-		fprintf(stderr, "gen_efflist: cannot make a list of %u policies (at least 16; or a name clash: try another -s)\n",
+		fprintf(stderr, "gen_efflist: cannot make a list of %u policies (at least 15; or a name clash: try another -s)\n",
 		    o.n_policies);
 		return 1;
 	}

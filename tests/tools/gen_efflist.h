@@ -31,16 +31,28 @@
 #define EFL_NAME_MAX 254
 /* At most this many MX patterns per direct policy: the published list has 8. */
 #define EFL_MX_MAX 8
+/* Seed of the made-up part: another seed, another list (efl_write fails on a name clash). */
+#define EFL_DEF_SEED 0x5eed2020u
 /* Hosting providers whose MX patterns many domains share. */
 #define EFL_HOSTERS 6
 
 /* What to write. */
 struct efl_opts {
-	unsigned n_policies; /* domains in "policies", aliases' users included (>= 13) */
+	unsigned n_policies; /* domains in "policies", the 15 fixed ones included */
 	int64_t  timestamp;  /* list "timestamp", epoch seconds */
 	int64_t  expires;    /* list "expires", epoch seconds */
 	uint32_t seed;       /* PRNG seed for the made-up part, nonzero */
 };
+
+/* The default list, as gen_efflist writes it without options. */
+static inline void
+efl_defaults(struct efl_opts *o)
+{
+	o->n_policies = EFL_DEF_POLICIES;
+	o->timestamp = EFL_DEF_TIMESTAMP;
+	o->expires = EFL_DEF_TIMESTAMP + EFL_DEF_LIFETIME;
+	o->seed = EFL_DEF_SEED;
+}
 
 /* What was written: what a loader must report back. */
 struct efl_counts {

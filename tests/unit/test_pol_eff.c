@@ -44,10 +44,10 @@ static size_t te_list_len;
 static int
 te_setup(void **state)
 {
-	struct efl_opts o = { EFL_DEF_POLICIES, EFL_DEF_TIMESTAMP,
-	    EFL_DEF_TIMESTAMP + EFL_DEF_LIFETIME, 0x5eed2020u };
+	struct efl_opts o;
 
 	(void)state;
+	efl_defaults(&o);
 	return efl_write(&o, &te_gen, &te_gen_len, &te_gc);
 }
 
