@@ -32,13 +32,17 @@
 
 /* Facts per publish round trip. */
 #define CL_BATCH 256
-/* A pin is republished at most this often per server: every TLS session
- * refreshes it locally, but another gateway only needs to know it is
- * alive (an hour out of a month's max_age); ten busy gateways would
- * otherwise send one fact per TLS session each. Direct-mapped memory of
- * the last publication, CL_PIN_SLOTS entries. */
+/* Repeats are not republished. A pin, refreshed by every TLS session,
+ * goes out at most once an hour per server: another gateway only needs to
+ * know it is alive (an hour out of a month's max_age). The same MX name
+ * for the same address, seen again in every answer a busy resolver gets,
+ * goes out at most once a minute (GW_NAMES_TTL_MIN: the remote entry may
+ * end that much before ours). Ten gateways would otherwise each send one
+ * fact per TLS session and per DNS answer. Direct-mapped memory of the
+ * last publication per (kind, address), CL_SENT_SLOTS entries. */
 #define CL_PIN_REPUBLISH_US (3600ULL * 1000000ULL)
-#define CL_PIN_SLOTS 4096
+#define CL_MX_REPUBLISH_US  ((uint64_t)GW_NAMES_TTL_MIN * 1000000ULL)
+#define CL_SENT_SLOTS 8192
 /* First reconnect delay; doubled per failure up to backoff_max_ms. */
 #define CL_BACKOFF_MIN_MS 100
 /* A connection that said nothing this long is pinged (a dead peer without
@@ -76,8 +80,8 @@ struct gw_cluster {
 	char vals[CL_BATCH][GW_FACT_LINE_MAX];
 	char px[CL_BATCH][24];
 	char lines[CL_BATCH * (GW_FACT_LINE_MAX + 1)]; /* the PUBLISH payload */
-	struct { uint8_t af; struct pkt_addr a; uint64_t at_us; } pin_sent[CL_PIN_SLOTS];
-	                                       /* last pin published per slot */
+	struct { uint8_t kind, af; struct pkt_addr a; uint64_t name_h, at_us; }
+	    sent[CL_SENT_SLOTS];               /* last pin / MX name published per slot */
 	uint64_t                 load_now_us;  /* time of the load in progress */
 	unsigned                 load_applied;
 };
@@ -339,6 +343,8 @@ go_down(struct gw_cluster *cl, const char *why)
 	gw_redis_close(cl->pub);
 	gw_redis_close(cl->sub);
 	cl->pub = cl->sub = NULL;
+	/* what was in flight may not have arrived: repeat it when it comes again */
+	memset(cl->sent, 0, sizeof(cl->sent));
 	if (was_up || !cl->logged_down) {
 		pthread_mutex_lock(&cl->st_mu);
 		cl->st.outages++;
@@ -358,25 +364,30 @@ go_down(struct gw_cluster *cl, const char *why)
 	    cl->conf.backoff_max_ms : cl->backoff_ms * 2;
 }
 
-/* Was a pin for this server published within CL_PIN_REPUBLISH_US? If
- * not, remember this one. */
+/* Was the same pin, or the same MX name for this address, published
+ * recently (see CL_SENT_SLOTS)? If not, remember this one. */
 static int
-pin_recent(struct gw_cluster *cl, const struct gw_fact *f)
+sent_recent(struct gw_cluster *cl, const struct gw_fact *f)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ f->af;
+	uint64_t h = 0xcbf29ce484222325ULL ^ f->af ^ ((uint64_t)f->kind << 8), nh = 0xcbf29ce484222325ULL;
+	uint64_t window = f->kind == GW_FACT_PIN ? CL_PIN_REPUBLISH_US : CL_MX_REPUBLISH_US;
 	unsigned slot;
 
 	for (int i = 0; i < 16; i++)
 		h = (h ^ f->addr.a[i]) * 0x100000001b3ULL;
-	slot = (unsigned)(h ^ (h >> 32)) % CL_PIN_SLOTS;
-	if (cl->pin_sent[slot].af == f->af &&
-	    memcmp(&cl->pin_sent[slot].a, &f->addr, sizeof(f->addr)) == 0 &&
-	    f->at_us >= cl->pin_sent[slot].at_us &&
-	    f->at_us - cl->pin_sent[slot].at_us < CL_PIN_REPUBLISH_US)
+	for (const char *p = f->name; *p; p++)
+		nh = (nh ^ (uint8_t)*p) * 0x100000001b3ULL;
+	slot = (unsigned)(h ^ (h >> 32)) % CL_SENT_SLOTS;
+	if (cl->sent[slot].kind == f->kind && cl->sent[slot].af == f->af &&
+	    memcmp(&cl->sent[slot].a, &f->addr, sizeof(f->addr)) == 0 &&
+	    (f->kind == GW_FACT_PIN || cl->sent[slot].name_h == nh) &&
+	    f->at_us >= cl->sent[slot].at_us && f->at_us - cl->sent[slot].at_us < window)
 		return 1;
-	cl->pin_sent[slot].af = f->af;
-	cl->pin_sent[slot].a = f->addr;
-	cl->pin_sent[slot].at_us = f->at_us;
+	cl->sent[slot].kind = f->kind;
+	cl->sent[slot].af = f->af;
+	cl->sent[slot].a = f->addr;
+	cl->sent[slot].name_h = nh;
+	cl->sent[slot].at_us = f->at_us;
 	return 0;
 }
 
@@ -400,7 +411,7 @@ publish_all(struct gw_cluster *cl)
 
 			if (f->expires_us <= now)
 				continue;
-			if (f->kind == GW_FACT_PIN && pin_recent(cl, f)) {
+			if (f->kind != GW_FACT_FAIL && sent_recent(cl, f)) {
 				coalesced++;
 				continue;
 			}

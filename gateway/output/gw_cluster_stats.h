@@ -29,7 +29,7 @@ enum gw_cluster_refusal {
 
 struct gw_cluster_stats {
 	uint64_t published;                  /* facts stored and published */
-	uint64_t coalesced;                  /* pin refreshes not republished (one an hour per server) */
+	uint64_t coalesced;                  /* repeats not republished (see gw_cluster.c) */
 	uint64_t batches;                    /* publish round trips */
 	uint64_t publish_errors;             /* commands Redis answered with an error */
 	uint64_t applied[GW_CLUSTER_KINDS];     /* remote facts applied, by kind */

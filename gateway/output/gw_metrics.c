@@ -360,7 +360,8 @@ gw_metrics_cluster(FILE *fp, const struct gw_cluster_stats *st)
 	    st->published);
 	cl_one(fp, "publish_batches_total", "counter", "Publish round trips.", st->batches);
 	cl_one(fp, "coalesced_total", "counter",
-	    "Pin refreshes not republished (a server's pin goes out once an hour).", st->coalesced);
+	    "Repeated facts not republished (a pin once an hour, an MX name once a minute).",
+	    st->coalesced);
 	cl_one(fp, "publish_errors_total", "counter", "Commands Redis answered with an error.",
 	    st->publish_errors);
 	cl_one(fp, "dropped_total", "counter", "Local facts not published: queue full (Redis away).",
