@@ -260,8 +260,10 @@ hist_compare(struct tcp_pool *pool, const struct tcp_half *h, uint32_t seq,
 {
 	uint32_t lo = h->next_seq - h->hist_len, skip = 0;
 	/* Bytes below the remembered ones: merely old, unless some recent
-	 * ones were never remembered (then an attack could hide there). */
-	int below = (h->flags & TCP_HALF_HISTLOST) ? TCP_R_UNVERIFIED : TCP_R_OLD;
+	 * ones were never remembered, or were taken without a verified
+	 * checksum (then an attack could hide there). */
+	int below = (h->flags & (TCP_HALF_HISTLOST | TCP_HALF_UNVERIFIED)) ?
+	    TCP_R_UNVERIFIED : TCP_R_OLD;
 
 	if (h->hist == 0)
 		return below;
@@ -277,15 +279,22 @@ hist_compare(struct tcp_pool *pool, const struct tcp_half *h, uint32_t seq,
 	return skip ? (below & TCP_R_UNVERIFIED) : 0;
 }
 
+/* A list of chunks: sorted by sequence, disjoint (a direction's
+ * out-of-order bytes, or bytes held unverified). */
+struct chunk_list {
+	uint32_t *head;  /* pool index of the first chunk, 0 = none */
+	uint8_t  *n;     /* chunks on it, at most TCP_OOO_MAX */
+};
+
 /* Buffer [seq, seq+n) as new chunks linked after prev (0 = list head). */
 static int
-ooo_insert(struct tcp_pool *pool, struct tcp_half *h, uint32_t prev, uint32_t seq,
+list_insert(struct tcp_pool *pool, struct chunk_list l, uint32_t prev, uint32_t seq,
     const uint8_t *p, uint32_t n)
 {
 	while (n > 0) {
 		uint32_t k = n > TCP_CHUNK_DATA ? TCP_CHUNK_DATA : n, i;
 
-		if (h->ooo_n >= TCP_OOO_MAX || (i = chunk_get(pool)) == 0)
+		if (*l.n >= TCP_OOO_MAX || (i = chunk_get(pool)) == 0)
 			return TCP_R_LIMIT;
 		struct tcp_chunk *c = &pool->c[i];
 		c->seq = seq;
@@ -295,10 +304,10 @@ ooo_insert(struct tcp_pool *pool, struct tcp_half *h, uint32_t prev, uint32_t se
 			c->next = pool->c[prev].next;
 			pool->c[prev].next = i;
 		} else {
-			c->next = h->ooo;
-			h->ooo = i;
+			c->next = *l.head;
+			*l.head = i;
 		}
-		h->ooo_n++;
+		(*l.n)++;
 		prev = i;
 		seq += k;
 		p += k;
@@ -307,31 +316,31 @@ ooo_insert(struct tcp_pool *pool, struct tcp_half *h, uint32_t prev, uint32_t se
 	return 0;
 }
 
-/* Segment ahead of next_seq: buffer what no earlier chunk holds. */
+/* Add [seq, seq+n) to a list: buffer what no chunk on it holds yet. */
 static int
-ooo_add(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq, const uint8_t *p,
+list_add(struct tcp_pool *pool, struct chunk_list l, uint32_t seq, const uint8_t *p,
     uint32_t n)
 {
-	uint32_t prev = 0, cur = h->ooo;
+	uint32_t prev = 0, cur = *l.head;
 	int res = TCP_R_OOO;
 
 	while (n > 0) {
 		struct tcp_chunk *c = cur ? &pool->c[cur] : NULL;
 
 		if (c == NULL || !tcp_seq_lt(c->seq, seq + n)) {
-			return res | ooo_insert(pool, h, prev, seq, p, n); /* all before c */
+			return res | list_insert(pool, l, prev, seq, p, n); /* all before c */
 		}
 		if (tcp_seq_lt(seq, c->seq)) {
 			uint32_t k = c->seq - seq;
-			int r = ooo_insert(pool, h, prev, seq, p, k);
+			int r = list_insert(pool, l, prev, seq, p, k);
 			if (r)
 				return res | r;
 			seq += k;
 			p += k;
 			n -= k;
 			/* the inserted chunks precede cur: advance prev to the last of them */
-			while ((prev ? pool->c[prev].next : h->ooo) != cur)
-				prev = prev ? pool->c[prev].next : h->ooo;
+			while ((prev ? pool->c[prev].next : *l.head) != cur)
+				prev = prev ? pool->c[prev].next : *l.head;
 			continue;
 		}
 		uint32_t cend = c->seq + c->len;
@@ -350,6 +359,14 @@ ooo_add(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq, const uint8_t *
 		cur = c->next;
 	}
 	return res;
+}
+
+/* Segment ahead of next_seq: buffer what no earlier chunk holds. */
+static int
+ooo_add(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq, const uint8_t *p,
+    uint32_t n)
+{
+	return list_add(pool, (struct chunk_list){ &h->ooo, &h->ooo_n }, seq, p, n);
 }
 
 /* Deliver the first buffered chunk and give it back; returns the stop
@@ -426,4 +443,167 @@ tcp_reasm_push(struct tcp_pool *pool, struct tcp_half *h, uint32_t seq,
 		if (ooo_pop_emit(pool, h, deliver, ctx, &res))
 			return res;
 	return res;
+}
+
+/* The held bytes' list as chunk_list sees it. */
+static struct chunk_list
+held_list(struct tcp_held *hd)
+{
+	return (struct chunk_list){ &hd->head, &hd->n };
+}
+
+int
+tcp_held_add(struct tcp_pool *pool, struct tcp_held *hd, const struct tcp_half *h,
+    uint32_t seq, const uint8_t *data, uint32_t len)
+{
+	uint32_t i = h->ooo;
+	int res = 0;
+
+	if (tcp_seq_lt(seq, h->next_seq)) {
+		uint32_t k = h->next_seq - seq;
+		if (k >= len)
+			return TCP_R_OLD; /* all delivered already: the receiver has them */
+		seq += k;
+		data += k;
+		len -= k;
+	}
+	if (seq - h->next_seq > TCP_AHEAD_MAX)
+		return TCP_R_OLD;
+	/* Hold only the gaps between buffered (verified) chunks. */
+	while (len > 0) {
+		while (i != 0 && !tcp_seq_lt(seq, pool->c[i].seq + pool->c[i].len))
+			i = pool->c[i].next;
+		if (i == 0 || !tcp_seq_lt(pool->c[i].seq, seq + len))
+			return res | list_add(pool, held_list(hd), seq, data, len);
+		const struct tcp_chunk *c = &pool->c[i];
+		uint32_t k;
+		if (tcp_seq_lt(seq, c->seq)) {
+			k = c->seq - seq;
+			res |= list_add(pool, held_list(hd), seq, data, k);
+			if (res & TCP_R_LIMIT)
+				return res;
+			seq += k;
+			data += k;
+			len -= k;
+		}
+		k = c->seq + c->len - seq;
+		if (k > len)
+			k = len;
+		seq += k;
+		data += k;
+		len -= k;
+	}
+	return res;
+}
+
+void
+tcp_held_drop(struct tcp_pool *pool, struct tcp_held *hd, uint32_t seq, uint32_t len)
+{
+	uint32_t prev = 0, i = hd->head, end = seq + len;
+
+	while (i != 0 && len > 0) {
+		struct tcp_chunk *c = &pool->c[i];
+		uint32_t cend = c->seq + c->len, next = c->next;
+
+		if (!tcp_seq_lt(c->seq, end))
+			break;
+		if (!tcp_seq_lt(seq, cend)) {
+			prev = i;
+			i = next;
+			continue;
+		}
+		if (!tcp_seq_lt(c->seq, seq) && !tcp_seq_lt(end, cend)) {
+			/* wholly covered: unlink */
+			if (prev)
+				pool->c[prev].next = next;
+			else
+				hd->head = next;
+			chunk_put(pool, i);
+			hd->n--;
+			i = next;
+			continue;
+		}
+		if (!tcp_seq_lt(c->seq, seq)) {
+			/* the front is covered: keep the tail */
+			uint32_t k = end - c->seq;
+			memmove(c->data, c->data + k, c->len - k);
+			c->seq = end;
+			c->len = (uint16_t)(c->len - k);
+		} else {
+			/* the back is covered (or a middle part): keep the front,
+			 * and a covered middle's tail in a chunk of its own (lost
+			 * when none is free: unverified bytes may always be lost) */
+			uint32_t j;
+			if (tcp_seq_lt(end, cend) && hd->n < TCP_OOO_MAX && (j = chunk_get(pool)) != 0) {
+				struct tcp_chunk *t = &pool->c[j];
+				t->seq = end;
+				t->len = (uint16_t)(cend - end);
+				memcpy(t->data, c->data + (end - c->seq), t->len);
+				t->next = next;
+				c->next = j;
+				hd->n++;
+			}
+			c->len = (uint16_t)(seq - c->seq);
+		}
+		prev = i;
+		i = pool->c[i].next;
+	}
+}
+
+/* The highest sequence number the direction is known to have sent, + 1. */
+static uint32_t
+seen_end(const struct tcp_pool *pool, const struct tcp_half *h, const struct tcp_held *hd)
+{
+	uint32_t end = h->next_seq;
+	const uint32_t lists[2] = { h->ooo, hd->head };
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = lists[k]; i != 0; i = pool->c[i].next)
+			if (tcp_seq_lt(end, pool->c[i].seq + pool->c[i].len))
+				end = pool->c[i].seq + pool->c[i].len;
+	return end;
+}
+
+int
+tcp_held_take(struct tcp_pool *pool, struct tcp_held *hd, struct tcp_half *h, uint32_t ack,
+    tcp_deliver_fn deliver, void *ctx)
+{
+	int res = 0;
+
+	if (hd->head == 0 || tcp_seq_lt(seen_end(pool, h, hd), ack))
+		return 0; /* an ACK of bytes never sent: its receiver drops it */
+	while (hd->head != 0) {
+		uint32_t i = hd->head;
+		struct tcp_chunk *c = &pool->c[i];
+		uint32_t k;
+
+		if (!tcp_seq_lt(c->seq, ack))
+			break;
+		k = ack - c->seq < c->len ? ack - c->seq : c->len;
+		h->flags |= TCP_HALF_UNVERIFIED;
+		if (k == c->len) {
+			hd->head = c->next;
+			hd->n--;
+			res |= tcp_reasm_push(pool, h, c->seq, c->data, k, deliver, ctx);
+			chunk_put(pool, i);
+		} else {
+			res |= tcp_reasm_push(pool, h, c->seq, c->data, k, deliver, ctx);
+			memmove(c->data, c->data + k, c->len - k);
+			c->seq += k;
+			c->len = (uint16_t)(c->len - k);
+			break;
+		}
+	}
+	return res;
+}
+
+void
+tcp_held_release(struct tcp_pool *pool, struct tcp_held *hd)
+{
+	while (hd->head != 0) {
+		uint32_t next = pool->c[hd->head].next;
+		chunk_put(pool, hd->head);
+		hd->head = next;
+	}
+	hd->n = 0;
 }

@@ -34,6 +34,8 @@
 #define TCP_HALF_RST     0x04 /* RST seen */
 #define TCP_HALF_NOHIST  0x08 /* do not keep history (inspection over) */
 #define TCP_HALF_HISTLOST 0x10 /* some delivered bytes were not remembered (no chunk) */
+#define TCP_HALF_UNVERIFIED 0x20 /* some delivered bytes were taken from held ones (tcp_held_take):
+                                    an old retransmission is reported unverified, not ignored */
 
 struct tcp_half {
 	uint32_t next_seq;  /* next in-order sequence number expected */
@@ -106,6 +108,42 @@ int tcp_half_drop_history(struct tcp_pool *pool, struct tcp_half *h);
 /* Return every chunk the direction holds (keeps next_seq). Also stops
  * history, so later pushes of a decided flow cost nothing. */
 void tcp_half_release(struct tcp_pool *pool, struct tcp_half *h);
+
+/*
+ * Bytes held aside unverified: a segment whose checksum is wrong in an
+ * offline capture may still be what its receiver took (the capture was
+ * made where the NIC fills checksums in later, or GRO merged segments), or
+ * a forgery its receiver dropped. Its bytes wait here, never delivered,
+ * until the capture settles which: a verified copy of them wins
+ * (tcp_held_drop), the receiver's acknowledgment takes them
+ * (tcp_held_take). The list (sorted, disjoint, at most TCP_OOO_MAX chunks
+ * of the pool) lives wherever the caller keeps it.
+ */
+struct tcp_held {
+	uint32_t head;  /* pool index of the first chunk, 0 = none */
+	uint8_t  n;     /* chunks held */
+};
+
+/* Hold what of [seq, seq+len) h has neither delivered nor buffered (a
+ * verified copy of those exists: it wins). TCP_R_* bits: OOO held,
+ * RETRANS|CONFLICT repeats held bytes (with other ones: first kept),
+ * LIMIT bytes lost (TCP_OOO_MAX chunks held, or the pool dry), OLD
+ * nothing new. */
+int tcp_held_add(struct tcp_pool *pool, struct tcp_held *hd, const struct tcp_half *h,
+    uint32_t seq, const uint8_t *data, uint32_t len);
+
+/* A verified copy of [seq, seq+len) arrived: the held copy loses. */
+void tcp_held_drop(struct tcp_pool *pool, struct tcp_held *hd, uint32_t seq, uint32_t len);
+
+/* The receiver acknowledged the bytes below ack: push the held ones into
+ * h as if they arrived now (TCP_R_* of those pushes), and mark h
+ * TCP_HALF_UNVERIFIED. Nothing when ack is beyond every byte the direction
+ * was seen sending (a receiver drops such an ACK). */
+int tcp_held_take(struct tcp_pool *pool, struct tcp_held *hd, struct tcp_half *h, uint32_t ack,
+    tcp_deliver_fn deliver, void *ctx);
+
+/* Give the held chunks back. */
+void tcp_held_release(struct tcp_pool *pool, struct tcp_held *hd);
 
 /* Is sequence a before b, modulo 2^32? */
 static inline int

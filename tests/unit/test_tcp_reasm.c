@@ -784,6 +784,127 @@ test_history_lost_unverified(void **state)
 	tcp_pool_free(pool);
 }
 
+/* Held (unverified) bytes: never delivered on their own; a verified copy
+ * wins over them in either order; the receiver's ACK takes them, only up
+ * to what it acknowledges, and never for an ACK of bytes never seen. */
+static void
+test_held_verified_wins(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(16);
+	struct tcp_half h;
+	struct tcp_held hd = { 0, 0 };
+	const uint32_t isn = 1000;
+	int r;
+
+	(void)state;
+	tcp_half_init(&h, isn);
+	/* a forged copy first (held), then the real one: the real one wins */
+	r = tcp_held_add(pool, &hd, &h, isn, (const uint8_t *)"250-STARTTLS\r\n", 14);
+	assert_true(r & TCP_R_OOO);
+	assert_int_equal(sink.len, 0);
+	tcp_held_drop(pool, &hd, isn, 14);
+	r = tcp_reasm_push(pool, &h, isn, (const uint8_t *)"250-XXXXXXXX\r\n", 14, deliver, &sink);
+	assert_false(r & TCP_R_CONFLICT);
+	assert_int_equal(hd.n, 0);
+	/* the ACK takes nothing now */
+	assert_int_equal(tcp_held_take(pool, &hd, &h, isn + 14, deliver, &sink), 0);
+	assert_int_equal(sink.len, 14);
+	assert_memory_equal(sink.buf, "250-XXXXXXXX\r\n", 14);
+	/* a wrong-checksum copy of delivered bytes is not even held */
+	assert_int_equal(tcp_held_add(pool, &hd, &h, isn, (const uint8_t *)"250-STARTTLS", 12),
+	    TCP_R_OLD);
+	assert_false(h.flags & TCP_HALF_UNVERIFIED);
+	tcp_half_release(pool, &h);
+	tcp_held_release(pool, &hd);
+	assert_int_equal(in_use(pool), 0);
+	tcp_pool_free(pool);
+}
+
+static void
+test_held_taken_by_ack(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(16);
+	struct tcp_half h;
+	struct tcp_held hd = { 0, 0 };
+	static uint8_t b[3000];
+	const uint32_t isn = 0xfffffc00u; /* wraps inside the GRO-sized segment */
+	int r;
+
+	(void)state;
+	tcp_half_init(&h, isn);
+	fill(b, 0, sizeof(b));
+	/* one GRO-merged segment (two chunks) held */
+	r = tcp_held_add(pool, &hd, &h, isn, b, 2896);
+	assert_true(r & TCP_R_OOO);
+	assert_int_equal(hd.n, 2);
+	/* an ACK of bytes never seen takes nothing */
+	assert_int_equal(tcp_held_take(pool, &hd, &h, isn + 2897, deliver, &sink), 0);
+	assert_int_equal(sink.len, 0);
+	/* the receiver acknowledges the first 1448: only those are taken */
+	r = tcp_held_take(pool, &hd, &h, isn + 1448, deliver, &sink);
+	assert_true(r & TCP_R_DELIVERED);
+	assert_stream_pat(&sink, 1448);
+	assert_true(h.flags & TCP_HALF_UNVERIFIED);
+	/* a verified segment covering the middle of what is held wins there */
+	r = push_pat(pool, &h, isn, 1448, 100, &sink);
+	assert_true(r & TCP_R_DELIVERED);
+	tcp_held_drop(pool, &hd, isn + 1448, 100);
+	/* a held copy that differs from the held one: first kept, conflict */
+	b[2000] ^= 1;
+	r = tcp_held_add(pool, &hd, &h, isn + 1900, b + 1900, 200);
+	assert_true(r & TCP_R_CONFLICT);
+	b[2000] ^= 1;
+	r = tcp_held_take(pool, &hd, &h, isn + 2896, deliver, &sink);
+	assert_true(r & TCP_R_DELIVERED);
+	assert_stream_pat(&sink, 2896);
+	assert_int_equal(hd.n, 0);
+	/* an old retransmission below the remembered bytes: unverified now */
+	r = push_pat(pool, &h, isn, 0, 10, &sink);
+	assert_true(r & TCP_R_UNVERIFIED);
+	tcp_half_release(pool, &h);
+	assert_int_equal(in_use(pool), 0);
+	tcp_pool_free(pool);
+}
+
+/* Held bytes skip what is buffered out of order (verified copies), split
+ * around a verified copy in their middle, and stop at TCP_OOO_MAX. */
+static void
+test_held_gaps_and_limit(void **state)
+{
+	struct tcp_pool *pool = tcp_pool_new(64);
+	struct tcp_half h;
+	struct tcp_held hd = { 0, 0 };
+	static uint8_t b[40000];
+	const uint32_t isn = 5;
+	int r;
+
+	(void)state;
+	tcp_half_init(&h, isn);
+	fill(b, 0, sizeof(b));
+	r = push_pat(pool, &h, isn, 10, 5, &sink);   /* verified, out of order */
+	assert_true(r & TCP_R_OOO);
+	b[12] = '!';                                 /* the held copy differs there */
+	r = tcp_held_add(pool, &hd, &h, isn, b, 30); /* held: [0,10) and [15,30) */
+	assert_false(r & TCP_R_CONFLICT);
+	assert_int_equal(hd.n, 2);
+	tcp_held_drop(pool, &hd, isn + 20, 3);       /* split [15,30) around [20,23) */
+	assert_int_equal(hd.n, 3);
+	r = push_pat(pool, &h, isn, 20, 3, &sink);
+	r = tcp_held_take(pool, &hd, &h, isn + 30, deliver, &sink);
+	assert_true(r & TCP_R_DELIVERED);
+	assert_stream_pat(&sink, 30);                /* the verified byte 12 kept */
+	tcp_half_release(pool, &h);
+	tcp_held_release(pool, &hd);
+	tcp_half_init(&h, isn);
+	r = tcp_held_add(pool, &hd, &h, isn, b, sizeof(b));
+	assert_true(r & TCP_R_LIMIT);
+	assert_int_equal(hd.n, TCP_OOO_MAX);
+	tcp_held_release(pool, &hd);
+	tcp_half_release(pool, &h);
+	assert_int_equal(in_use(pool), 0);
+	tcp_pool_free(pool);
+}
+
 int
 main(void)
 {
@@ -809,6 +930,9 @@ main(void)
 		cmocka_unit_test_setup(test_skip_remembered, setup),
 		cmocka_unit_test_setup(test_first_copy_receiver_agrees, setup),
 		cmocka_unit_test_setup(test_history_lost_unverified, setup),
+		cmocka_unit_test_setup(test_held_verified_wins, setup),
+		cmocka_unit_test_setup(test_held_taken_by_ack, setup),
+		cmocka_unit_test_setup(test_held_gaps_and_limit, setup),
 	};
 
 	return cmocka_run_group_tests_name("tcp_reasm", tests, NULL, NULL);
