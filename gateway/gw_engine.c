@@ -19,6 +19,7 @@
 #include "../inspect/flow_lost.h"
 #include "../inspect/hsbuf.h"
 #include "../inspect/ipfrag.h"
+#include "../inspect/tcp_trust.h"
 #include "../inspect/tls_hs.h"
 #include "../inspect/wire.h"
 #include "../policy/pol_domain.h"
@@ -65,6 +66,7 @@ struct gw_engine {
 	struct hsbuf_pool    *hs;     /* TLS handshake buffers, NULL = headers only */
 	const struct gw_x509_store *x509; /* trust anchors (not owned), NULL = no checks */
 	struct gw_evidence   *evid;   /* evidence pcap writer (not owned), NULL = off */
+	struct tcp_trust     *trust;  /* bytes held for a wrong checksum (offline) */
 	struct gw_stats       st;     /* counters */
 	/* The datagram being inspected, when the caller lets us change it
 	 * (inline); NULL otherwise. */
@@ -72,6 +74,9 @@ struct gw_engine {
 	size_t                framelen;
 	unsigned              ct_in;  /* GW_CT_* of the packet being inspected (inline) */
 	unsigned              out;    /* GW_OUT_* for it */
+	int                   kcsum;  /* inline: the kernel verified the datagram's checksum (or
+	                                 it is not filled in yet: built by a local stack, merged by
+	                                 GRO); 0 = check it ourselves */
 	struct flow          *cur;    /* the flow being inspected (its chunks are not reclaimed) */
 	const struct pol     *enf_pol; /* the policy enf_any was computed for */
 	int                   enf_any; /* some domain policy of it enforces */
@@ -149,12 +154,13 @@ gw_engine_new(const struct gw_engine_conf *c, const struct pol *pol, struct eve 
 	e->own_fb = 1;
 	e->names = gw_names_new(c->names_entries ? c->names_entries : 1, seed ^ 0x4e);
 	e->own_names = 1;
+	e->trust = tcp_trust_new(TCP_TRUST_SLOTS_DEFAULT);
 	if (c->hs_buffers > 0 && (e->hs = hsbuf_pool_new(c->hs_buffers)) == NULL) {
 		gw_engine_free(e);
 		return NULL;
 	}
 	if (e->ft == NULL || e->lost == NULL || e->pool == NULL || e->fb == NULL ||
-	    e->names == NULL) {
+	    e->names == NULL || e->trust == NULL) {
 		gw_engine_free(e);
 		return NULL;
 	}
@@ -168,6 +174,7 @@ gw_engine_free(struct gw_engine *e)
 		return;
 	flow_table_free(e->ft);
 	flow_lost_free(e->lost);
+	tcp_trust_free(e->trust);
 	tcp_pool_free(e->pool);
 	ipfrag_free(e->frag);
 	if (e->own_fb)
@@ -469,6 +476,7 @@ static void
 flow_settle(struct gw_engine *e, struct flow *f, uint8_t state)
 {
 	f->state = state;
+	tcp_trust_forget(e->trust, e->pool, f);
 	tcp_half_release(e->pool, &f->half[0]);
 	tcp_half_release(e->pool, &f->half[1]);
 	smtp_release(&f->smtp, e->hs);
@@ -659,6 +667,16 @@ gw_engine_expire(struct gw_engine *e, uint64_t now_us)
 	expire_some(e, now_us, UINT32_MAX, UINT32_MAX);
 }
 
+/* Is the segment's TCP checksum right? Inline the kernel may have said so
+ * (verified, or not filled in yet: GRO merged verified segments, or a
+ * local stack built it); a segment cut by the capture cannot be told, and
+ * is taken as right. */
+static int
+seg_csum_ok(const struct gw_engine *e, const struct pkt *p)
+{
+	return e->kcsum || pkt_tcp_csum_ok(p) != 0;
+}
+
 /* Reassembled bytes of one direction go to the SMTP machine. */
 static int
 deliver(void *ctx, const uint8_t *data, size_t len)
@@ -679,13 +697,10 @@ flow_start(struct gw_engine *e, const struct pkt *p, uint64_t ts_us)
 	if ((f = flow_create(e->ft, p, ts_us)) == NULL)
 		return NULL;
 	f->state = FLOW_ST_SYN;
-	if (pkt_tcp_csum_ok(p) == 0)
-		f->flags |= FLOW_F_NOCSUM_C;
+	tcp_trust_first_syn(f, p, seg_csum_ok(e, p));
 	if (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO))
 		f->flags |= FLOW_F_AUTH_C;
 	f->ttl[FLOW_TO_SERVER] = p->ttl;
-	tcp_half_init(&f->half[FLOW_TO_SERVER], p->seq + 1);
-	f->half[FLOW_TO_CLIENT].flags = 0; /* ISN unknown until the SYN-ACK */
 	flow_resolve(e, f, ts_us);
 	if (gw_fallback_recent(e->fb, p->af, &p->src, &p->dst, ts_us, e->conf.fallback_window_s))
 		f->smtp.flags |= SMTP_F_RECENT_FAIL;
@@ -1008,14 +1023,56 @@ flow_pin(struct gw_engine *e, const struct flow *f, uint64_t ts_us)
 		cluster_tap(e, f, GW_FACT_PIN, mx, ts_us);
 }
 
-/* Would the receiver take this segment? A wrong checksum (unless this
- * side's checksums are offloaded in the capture) means it drops it. */
-static int
-csum_acceptable(const struct flow *f, int dir, const struct pkt *p)
+/* The findings of a direction's reassembly result bits r. */
+static void
+reasm_findings(struct flow *f, int dir, int r, struct smtp_out *out)
 {
-	if (f->flags & (dir == FLOW_TO_SERVER ? FLOW_F_NOCSUM_C : FLOW_F_NOCSUM_S))
-		return 1;
-	return pkt_tcp_csum_ok(p) != 0;
+	if (r & TCP_R_CONFLICT)
+		smtp_raise(&f->smtp, out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
+		    "client retransmitted bytes that differ from the first copy" :
+		    "server retransmitted bytes that differ from the first copy");
+	if (r & TCP_R_UNVERIFIED)
+		smtp_raise(&f->smtp, out, SIG_INSPECTION_LIMIT,
+		    (f->half[dir].flags & TCP_HALF_HISTLOST) ?
+		    "retransmitted bytes could not be checked against the first copy "
+		    "(reassembly pool exhausted)" :
+		    "retransmitted bytes could not be checked against the first copy "
+		    "(taken with a wrong checksum once acknowledged)");
+	if ((r & TCP_R_LIMIT) && !smtp_decided(&f->smtp)) {
+		smtp_raise(&f->smtp, out, SIG_INSPECTION_LIMIT,
+		    "out-of-order data beyond the reassembly limit");
+		f->smtp.phase = SMTP_PH_LOST;
+	}
+}
+
+/* Offline, a segment with a wrong checksum: its payload is held until the
+ * capture shows whether its receiver took it (tcp_trust.h). */
+static void
+hold_payload(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
+    struct smtp_out *out)
+{
+	struct tcp_half *h = &f->half[dir];
+
+	if (p->payload_len == 0 || smtp_decided(&f->smtp))
+		return;
+	if (!(h->flags & TCP_HALF_ISN))
+		tcp_half_init(h, p->seq); /* SYN-ACK not taken: start at the first byte */
+	f->state = FLOW_ST_INSPECT;
+	reasm_findings(f, dir, tcp_trust_hold(e->trust, e->pool, f, dir, p), out);
+}
+
+/* Offline, a segment whose ACK counts (tcp_trust_segment): it may take a
+ * waiting SYN-ACK, and the held bytes of the other direction it
+ * acknowledges go to inspection now. */
+static void
+take_acked(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p,
+    struct smtp_out *out)
+{
+	struct gw_deliver d = { f, !dir, out };
+
+	if (e->wframe != NULL || !(p->tcp_flags & PKT_TH_ACK) || smtp_decided(&f->smtp))
+		return;
+	reasm_findings(f, !dir, tcp_trust_ack(e->trust, e->pool, f, dir, p, deliver, &d), out);
 }
 
 /* Does a RST or FIN end this direction for its receiver? Only at exactly
@@ -1075,9 +1132,11 @@ ttl_normalize(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p)
  * receiver cannot get them whatever its stack would have done. Returns
  * the reason, or NULL when the segment is acceptable. */
 static const char *
-receiver_drops(const struct flow *f, int dir, const struct pkt *p)
+receiver_drops(const struct gw_engine *e, const struct flow *f, int dir, const struct pkt *p)
 {
 	const struct tcp_half *back = &f->half[!dir]; /* the receiver's own sending */
+	/* (bytes it sent that wait unverified count as sent: tcp_trust.h) */
+	uint32_t sent = tcp_trust_sent_end(e->trust, e->pool, f, !dir);
 	int rcv_auth = (f->flags & (dir == FLOW_TO_SERVER ? FLOW_F_AUTH_S : FLOW_F_AUTH_C)) != 0;
 	int rcv_fin = (f->ended & (dir == FLOW_TO_SERVER ? 2 : 1)) != 0;
 
@@ -1090,7 +1149,7 @@ receiver_drops(const struct flow *f, int dir, const struct pkt *p)
 	if (!(p->tcp_flags & PKT_TH_ACK))
 		return "no ACK flag";
 	if ((back->flags & TCP_HALF_ISN) &&
-	    tcp_seq_lt(back->next_seq + (rcv_fin ? 1u : 0u), p->ack))
+	    tcp_seq_lt(sent + (rcv_fin ? 1u : 0u), p->ack))
 		return "acknowledges bytes the receiver never sent";
 	return NULL;
 }
@@ -1185,18 +1244,23 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 	struct pkt syn;
 	struct smtp_out out;
 	struct gw_deliver d = { f, dir, &out };
+	int ok = seg_csum_ok(e, p), trusted;
 
 	out_start(e, &out);
+	if (!ok && e->wframe != NULL) {
+		/* Inline the kernel knows: the receiver drops it, so do we
+		 * from what we inspect (it changes no state either). */
+		e->st.bad_checksum++;
+		return GW_V_ACCEPT;
+	}
 	ttl_normalize(e, f, dir, p);
 	if (p->tcp_flags & PKT_TH_SYN) {
-		if (dir == FLOW_TO_CLIENT) {
-			tcp_half_init(h, p->seq + 1);
-			if (pkt_tcp_csum_ok(p) == 0)
-				f->flags |= FLOW_F_NOCSUM_S;
-			if (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO))
-				f->flags |= FLOW_F_AUTH_S;
+		/* Checked before it changes anything (tcp_trust.h). */
+		if (tcp_trust_handshake(f, dir, p, ok) && dir == FLOW_TO_CLIENT &&
+		    (p->tcp_opts & (PKT_OPT_MD5 | PKT_OPT_AO)))
+			f->flags |= FLOW_F_AUTH_S;
+		if (dir == FLOW_TO_CLIENT)
 			return GW_V_ACCEPT;
-		}
 		/* Inline the rules clear the marks of every SYN: a retransmitted
 		 * one marks its connection "being inspected" again. */
 		e->out |= GW_OUT_INSPECTING;
@@ -1206,39 +1270,30 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 		 * could ride in it); one that refuses it gets the same bytes
 		 * again at the same sequence number, as a retransmission. Only
 		 * the data of the SYN that opened the flow, before any other:
-		 * another ISN's is no part of this stream. */
+		 * another ISN's is no part of this stream. (With a wrong
+		 * checksum offline, it is held as any other data below.) */
 		if (p->payload_len == 0 || p->seq + 1 != h->next_seq ||
-		    !(h->flags & TCP_HALF_ISN) || !csum_acceptable(f, dir, p))
+		    !(h->flags & TCP_HALF_ISN))
 			return GW_V_ACCEPT;
 		syn = *p;
 		syn.seq = p->seq + 1;
 		p = &syn;
-	} else if (!csum_acceptable(f, dir, p)) {
-		/* The receiver drops it: so do we, from what we inspect. */
-		e->st.bad_checksum++;
-		return GW_V_ACCEPT;
-	} else if (receiver_drops(f, dir, p) != NULL) {
+	} else if (receiver_drops(e, f, dir, p) != NULL) {
 		e->st.insert_dropped++;
 		return GW_V_DROP;
 	}
-	if (p->payload_len > 0) {
+	trusted = tcp_trust_segment(f, dir, p, ok);
+	if (trusted)
+		take_acked(e, f, dir, p, &out);
+	if (!ok) {
+		e->st.bad_checksum++;
+		hold_payload(e, f, dir, p, &out);
+	} else if (p->payload_len > 0) {
 		if (!(h->flags & TCP_HALF_ISN))
 			tcp_half_init(h, p->seq); /* SYN-ACK not seen: start at the first byte */
 		f->state = FLOW_ST_INSPECT;
-		int r = first_copy(e, h, p) | push_payload(e, f, dir, p, &d);
-		if (r & TCP_R_CONFLICT)
-			smtp_raise(&f->smtp, &out, SIG_TCP_OVERLAP_CONFLICT, dir == FLOW_TO_SERVER ?
-			    "client retransmitted bytes that differ from the first copy" :
-			    "server retransmitted bytes that differ from the first copy");
-		if (r & TCP_R_UNVERIFIED)
-			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
-			    "retransmitted bytes could not be checked against the first copy "
-			    "(reassembly pool exhausted)");
-		if ((r & TCP_R_LIMIT) && !smtp_decided(&f->smtp)) {
-			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
-			    "out-of-order data beyond the reassembly limit");
-			f->smtp.phase = SMTP_PH_LOST;
-		}
+		tcp_trust_verified(e->trust, e->pool, f, dir, p);
+		reasm_findings(f, dir, first_copy(e, h, p) | push_payload(e, f, dir, p, &d), &out);
 		if (p->payload_len < p->payload_wire_len && !smtp_decided(&f->smtp)) {
 			/* Snaplen cut the segment: the stream has a hole we cannot fill. */
 			smtp_raise(&f->smtp, &out, SIG_INSPECTION_LIMIT,
@@ -1246,7 +1301,7 @@ inspect_packet(struct gw_engine *e, struct flow *f, int dir, const struct pkt *p
 			f->smtp.phase = SMTP_PH_LOST;
 		}
 	}
-	if (p->tcp_flags & (PKT_TH_FIN | PKT_TH_RST)) {
+	if ((p->tcp_flags & (PKT_TH_FIN | PKT_TH_RST)) && trusted) {
 		if (!end_acceptable(h, p)) {
 			e->st.bad_rst++;
 		} else {
@@ -1303,10 +1358,12 @@ gw_engine_packet_inline(struct gw_engine *e, uint8_t *ip, size_t len, uint64_t t
 	e->wframe = ip;
 	e->framelen = len;
 	e->ct_in = ct;
+	e->kcsum = (ct & GW_CT_CSUM_OK) != 0;
 	v = gw_engine_packet(e, PKT_LINK_RAW, ip, len, ts_us, p);
 	*out = e->out; /* (a dropped packet's change goes nowhere) */
 	e->wframe = NULL;
 	e->ct_in = 0;
+	e->kcsum = 0;
 	return v;
 }
 

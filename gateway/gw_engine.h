@@ -112,13 +112,18 @@ enum gw_verdict gw_engine_packet(struct gw_engine *e, int linktype,
  * what the driver must do beyond the verdict (*out). */
 #define GW_CT_INSPECTING  0x01 /* in: the connection carries the "being inspected" mark,
                                   written when its inspection started (GW_OUT_INSPECTING) */
+#define GW_CT_CSUM_OK     0x02 /* in: the kernel verified the TCP checksum, or will fill it in
+                                  (NFQA_SKB_INFO); clear: the engine checks it */
 #define GW_OUT_REWRITTEN  0x01 /* out: the datagram was changed in place */
 #define GW_OUT_INSPECTING 0x02 /* out: inspection of this connection starts: mark it
                                   "being inspected" (kept by conntrack across a restart) */
 
 /*
  * Inline: as gw_engine_packet() on a raw IP datagram the caller will
- * forward, which may change it. A segment that repeats inspected bytes
+ * forward, which may change it. A segment with a wrong checksum (not
+ * GW_CT_CSUM_OK, and wrong when checked here) is never inspected inline,
+ * its receiver drops it: nothing is learnt about offloading, as offline
+ * (tcp_trust.h). A segment that repeats inspected bytes
  * with different ones (an overlap or retransmission attack) is rewritten
  * in place to the first copy, TCP checksum recomputed, and GW_OUT_REWRITTEN
  * set: forwarded with a pass verdict (ACCEPT, BYPASS), the receiver then

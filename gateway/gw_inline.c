@@ -219,7 +219,8 @@ gwi_packet(void *tctx, uint8_t *ip, size_t len, uint64_t ts_us,
 	unsigned eo;
 
 	v = gw_engine_packet_inline(t->e, ip, len, ts_us,
-	    (in & NFQ_IN_INSPECTING) ? GW_CT_INSPECTING : 0, p, &eo);
+	    ((in & NFQ_IN_INSPECTING) ? GW_CT_INSPECTING : 0) |
+	    ((in & NFQ_IN_CSUM_OK) ? GW_CT_CSUM_OK : 0), p, &eo);
 	*out = ((eo & GW_OUT_REWRITTEN) ? NFQ_OUT_CHANGED : 0) |
 	    ((eo & GW_OUT_INSPECTING) ? NFQ_OUT_INSPECTING : 0);
 	switch (v) {
@@ -424,14 +425,16 @@ write_stats(struct daemon *d, int final)
 	write_metrics_from(d, &sum, &ev);
 	nfq_get_stats(d->nfq, &ns);
 	log_info("%sstats: nfq received=%llu verdicts=%llu batches=%llu "
-	    "enobufs=%llu send_errors=%llu rst_sent=%llu changed=%llu verdict_us_p50=%llu "
+	    "enobufs=%llu send_errors=%llu rst_sent=%llu changed=%llu gso=%llu csum_partial=%llu "
+	    "verdict_us_p50=%llu "
 	    "verdict_us_p99=%llu; engine packets=%llu "
 	    "bypass=%llu block=%llu tls=%llu plaintext=%llu midstream=%llu",
 	    final ? "final " : "",
 	    (unsigned long long)ns.received, (unsigned long long)ns.verdicts,
 	    (unsigned long long)ns.batches, (unsigned long long)ns.enobufs,
 	    (unsigned long long)ns.send_errors, (unsigned long long)ns.rst_sent,
-	    (unsigned long long)ns.changed, (unsigned long long)nfq_latency_us(&ns, 0.5),
+	    (unsigned long long)ns.changed, (unsigned long long)ns.gso,
+	    (unsigned long long)ns.csum_partial, (unsigned long long)nfq_latency_us(&ns, 0.5),
 	    (unsigned long long)nfq_latency_us(&ns, 0.99),
 	    (unsigned long long)sum.packets,
 	    (unsigned long long)sum.verdicts[GW_V_BYPASS],

@@ -67,9 +67,9 @@ struct flow {
 /* struct flow.flags */
 #define FLOW_F_REPORTED 0x01 /* flow summary already written */
 #define FLOW_F_BANNER   0x02 /* the greeting's host name was looked up for policy */
-#define FLOW_F_NOCSUM_C 0x04 /* the client's SYN had a wrong checksum: captured on a host that
-                                offloads them, so the client's checksums cannot be trusted */
-#define FLOW_F_NOCSUM_S 0x08 /* the same for the server's SYN-ACK */
+#define FLOW_F_NOCSUM_C 0x04 /* the capture shows the client's checksums unfilled (offloaded):
+                                a wrong one was taken by the server (tcp_trust.h) */
+#define FLOW_F_NOCSUM_S 0x08 /* the same for the server's */
 #define FLOW_F_AUTH_C   0x10 /* the client's SYN carried TCP-MD5/AO: the client holds a key */
 #define FLOW_F_AUTH_S   0x20 /* the server's SYN-ACK did: the server holds a key */
 #define FLOW_F_RESET    0x40 /* an acceptable RST was seen before the decision: kept (not
@@ -78,6 +78,15 @@ struct flow {
                                 (gw_engine.c give_up) */
 #define FLOW_F_ANYDOMAIN 0x100 /* lost while its policy waited for the recipient domain:
                                  held to the strongest a domain policy asks (enforce) */
+/* The handshake as the endpoints took it, and held bytes (tcp_trust.h): */
+#define FLOW_T_SYN_BAD    0x0200 /* the first SYN's checksum was wrong (no right copy seen) */
+#define FLOW_T_SA_TAKEN   0x0400 /* the server's ISN is taken: later SYN-ACKs change nothing... */
+#define FLOW_T_SA_BAD     0x0800 /* ...taken from a wrong-checksum SYN-ACK: until server data, a
+                                    right one still replaces it */
+#define FLOW_T_SA_PENDING 0x1000 /* a wrong-checksum SYN-ACK waits for the client's ACK: its
+                                    seq + 1 is in half[FLOW_TO_CLIENT].next_seq, no TCP_HALF_ISN */
+#define FLOW_T_HELD       0x2000 /* the trust table holds unverified bytes of this flow */
+#define FLOW_T_ALL        0x3e00
 
 struct flow_table;
 

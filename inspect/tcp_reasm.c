@@ -597,6 +597,15 @@ tcp_held_take(struct tcp_pool *pool, struct tcp_held *hd, struct tcp_half *h, ui
 	return res;
 }
 
+uint32_t
+tcp_held_end(const struct tcp_pool *pool, const struct tcp_held *hd, uint32_t end)
+{
+	for (uint32_t i = hd->head; i != 0; i = pool->c[i].next)
+		if (tcp_seq_lt(end, pool->c[i].seq + pool->c[i].len))
+			end = pool->c[i].seq + pool->c[i].len;
+	return end;
+}
+
 void
 tcp_held_release(struct tcp_pool *pool, struct tcp_held *hd)
 {

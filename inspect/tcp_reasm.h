@@ -142,6 +142,9 @@ void tcp_held_drop(struct tcp_pool *pool, struct tcp_held *hd, uint32_t seq, uin
 int tcp_held_take(struct tcp_pool *pool, struct tcp_held *hd, struct tcp_half *h, uint32_t ack,
     tcp_deliver_fn deliver, void *ctx);
 
+/* end, or the end of the last held byte when that is beyond it. */
+uint32_t tcp_held_end(const struct tcp_pool *pool, const struct tcp_held *hd, uint32_t end);
+
 /* Give the held chunks back. */
 void tcp_held_release(struct tcp_pool *pool, struct tcp_held *hd);
 

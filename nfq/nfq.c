@@ -69,6 +69,7 @@
 struct nfq_counters {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent, changed;
 	uint64_t marked_inspecting;
+	uint64_t gso, csum_partial;  /* NFQA_SKB_INFO: super-packets; checksums not filled in */
 	uint64_t lat[NFQ_LAT_BUCKETS];   /* receive -> verdict histogram (nfq.h) */
 	uint64_t lat_sum_us;             /* sum of those times */
 };
@@ -381,6 +382,32 @@ verdict_one(struct nfq_thread *t, uint32_t id, int verdict, uint32_t bit,
 	}
 }
 
+/* What NFQA_SKB_INFO says, as NFQ_IN_* bits. No attribute means no flag
+ * to report: the checksum was verified (skb_csum_unnecessary). A partial
+ * checksum (NFQA_SKB_CSUMNOTREADY) is one the kernel will fill in on
+ * output -- GRO merged segments it verified, or a local stack built the
+ * packet -- so the receiver gets it right: trusted, though the bytes in
+ * the field are not the checksum yet. Only NFQA_SKB_CSUM_NOTVERIFIED
+ * leaves the check to the caller. */
+static unsigned
+skb_info(struct nfq_thread *t, const struct nlattr *a)
+{
+	uint32_t info = 0;
+	unsigned skb = 0;
+
+	if (a != NULL && mnl_attr_get_payload_len(a) >= 4)
+		info = ntohl(mnl_attr_get_u32(a));
+	if ((info & NFQA_SKB_CSUMNOTREADY) || !(info & NFQA_SKB_CSUM_NOTVERIFIED))
+		skb |= NFQ_IN_CSUM_OK;
+	if (info & NFQA_SKB_CSUMNOTREADY)
+		CNT_ADD(t, csum_partial, 1);
+	if (info & NFQA_SKB_GSO) {
+		skb |= NFQ_IN_GSO;
+		CNT_ADD(t, gso, 1);
+	}
+	return skb;
+}
+
 /* Handle one NFQNL_MSG_PACKET. */
 static void
 packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
@@ -417,6 +444,7 @@ packet_msg(struct nfq_thread *t, const struct nlmsghdr *nlh)
 		memset(&t->pkt, 0, sizeof t->pkt);
 		if (c->inspect_mark != 0 && (mark & c->inspect_mark) == c->inspect_mark)
 			in |= NFQ_IN_INSPECTING;
+		in |= skb_info(t, attr[NFQA_SKB_INFO]);
 		v = c->packet(t->tctx, data, len, now_us(), in, &t->pkt, &out);
 	}
 
@@ -625,6 +653,8 @@ nfq_get_stats(const struct nfq *q, struct nfq_stats *st)
 		st->rst_sent += __atomic_load_n(&k->rst_sent, __ATOMIC_RELAXED);
 		st->changed += __atomic_load_n(&k->changed, __ATOMIC_RELAXED);
 		st->marked_inspecting += __atomic_load_n(&k->marked_inspecting, __ATOMIC_RELAXED);
+		st->gso += __atomic_load_n(&k->gso, __ATOMIC_RELAXED);
+		st->csum_partial += __atomic_load_n(&k->csum_partial, __ATOMIC_RELAXED);
 		for (unsigned b = 0; b < NFQ_LAT_BUCKETS; b++)
 			st->lat[b] += __atomic_load_n(&k->lat[b], __ATOMIC_RELAXED);
 		st->lat_sum_us += __atomic_load_n(&k->lat_sum_us, __ATOMIC_RELAXED);

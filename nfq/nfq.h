@@ -32,6 +32,11 @@ enum nfq_verdict {
 #define NFQ_IN_INSPECTING  0x01 /* the packet mark has every inspect_mark bit */
 #define NFQ_OUT_CHANGED    0x01 /* the datagram was changed in place */
 #define NFQ_OUT_INSPECTING 0x02 /* set the inspect_mark bits on the connection */
+#define NFQ_IN_CSUM_OK     0x02 /* NFQA_SKB_INFO: the TCP/UDP checksum was verified (NIC or
+                                   kernel), or is not filled in yet (CHECKSUM_PARTIAL: GRO merged
+                                   segments whose checksums were verified, or a local stack built
+                                   it): either way its receiver gets a right one. Clear: check it */
+#define NFQ_IN_GSO         0x04 /* NFQA_SKB_INFO: a GRO/GSO super-packet, may exceed the MTU */
 
 struct nfq_conf {
 	unsigned qfirst, qlast;   /* queue numbers, inclusive */
@@ -68,6 +73,8 @@ struct nfq_stats {
 	uint64_t received, verdicts, batches, enobufs, send_errors, rst_sent;
 	uint64_t changed;               /* packets forwarded with changed bytes */
 	uint64_t marked_inspecting;     /* connections marked "being inspected" */
+	uint64_t gso;                   /* GRO/GSO super-packets received (NFQ_SKB_GSO) */
+	uint64_t csum_partial;          /* received with the checksum not filled in yet */
 	uint64_t lat[NFQ_LAT_BUCKETS];  /* receive -> verdict, see above */
 	uint64_t lat_sum_us;            /* their sum, microseconds */
 };

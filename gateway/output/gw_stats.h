@@ -53,7 +53,7 @@ struct gw_stats {
 	uint64_t flows_tls, flows_plain, flows_lost; /* decisions */
 	uint64_t frag_reassembled, frag_refused;
 	uint64_t dns_answers;             /* DNS answers read for MX names */
-	uint64_t bad_checksum;            /* segments of inspected flows ignored: wrong TCP checksum */
+	uint64_t bad_checksum;            /* segments of inspected flows with a wrong TCP checksum (inline ignored, offline held until acknowledged) */
 	uint64_t bad_rst;                 /* RST/FIN ignored: not at the expected sequence (RFC 5961) */
 	uint64_t urgent;                  /* urgent bytes removed from inspected streams */
 	uint64_t insert_dropped;          /* segments the receiver would drop (no ACK, ACK of unsent
