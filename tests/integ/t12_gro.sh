@@ -1,0 +1,89 @@
+#!/bin/bash
+# t12_gro.sh - the stripped EHLO reply as several back-to-back segments,
+# through the live gateway under enforce, twice:
+#
+#  1. offloads on: the server's stack cuts the reply into MSS-sized
+#     segments (its own TSO/GSO off, so they leave one by one) and stg-gw's
+#     server-facing veth merges them again (ethtool -K att0 gro on). The
+#     gateway gets a super-packet whose TCP checksum is not filled in
+#     (NFQA_SKB_CSUMNOTREADY | NFQA_SKB_GSO); it must trust the kernel's
+#     verification and inspect it: starttls_stripped, blocked, resets, and
+#     no MAIL reaches the server. The gateway's nfq gso counter must show
+#     the merge happened (else the case proved nothing).
+#  2. offloads off on every veth of the path (gro, gso, tso, tx and rx
+#     checksumming): the same reply arrives as separate segments with full
+#     checksums the gateway checks itself; the same verdict, and no
+#     super-packet.
+#
+# The server is tests/integ/stripped_server.py (the reply already stripped,
+# as an attacker upstream of the gateway leaves it), the client
+# tests/integ/smtp_session.py (exit 3: the connection was reset).
+. "$(dirname "$0")/lib.sh"
+
+SESS=$ROOT/tests/integ/smtp_session.py
+SRVPY=$ROOT/tests/integ/stripped_server.py
+MSS=200
+
+command -v ethtool >/dev/null || fail "ethtool is missing (tests/integ/packages.txt)"
+
+topo_up
+gw_conf "$WORK/gw.conf" enforce
+gw_start "$WORK/gw.conf"
+
+# feature NS DEV FEATURE on|off: set one offload, fail if the kernel refuses.
+feature() {
+	nsx "$1" ethtool -K "$2" "$3" "$4" 2>/dev/null ||
+		fail "ethtool -K $2 $3 $4 in $1"
+}
+
+# The server's stack cuts its reply into segments itself in both runs.
+feature stg-srv eth0 tso off
+feature stg-srv eth0 gso off
+
+spawn stg-srv "$WORK/server.out" python3 "$SRVPY" "$SRV4" "$MSS" "$WORK/server.log"
+SRVPID=$LASTPID
+wait_until 10 grep -q listening "$WORK/server.out" || fail "server did not start"
+
+# gw_gso: the gateway's nfq gso counter (after a fresh stats line).
+gw_gso() {
+	gw_usr1
+	grep 'stats: nfq' "$GWLOG" | tail -n 1 | sed 's/.*gso=\([0-9]*\).*/\1/'
+}
+
+# attempt TAG: one session; echoes the client's exit status.
+attempt() {
+	nsx stg-cli timeout 30 python3 "$SESS" "$SRV4" "$1" >"$WORK/$1.out" 2>&1
+	echo $?
+}
+
+stripped_blocked() {
+	[ "$(eve_count '.event_type == "alert" and .alert.signature == "starttls_stripped" and .alert.action == "blocked"')" -ge "$1" ]
+}
+
+# --- 1. GRO on the router's server-facing veth ---
+feature stg-gw att0 gro on
+gso0=$(gw_gso)
+rc=$(attempt gro1)
+gso1=$(gw_gso)
+log "GRO on: client exit $rc, gso packets $gso0 -> $gso1"
+check "the router merged segments (nfq gso $gso0 -> $gso1)" [ "$gso1" -gt "$gso0" ]
+check "stripped reply blocked (merged super-packet inspected)" wait_until 10 stripped_blocked 1
+check "the client's connection was reset (exit $rc)" [ "$rc" = 3 ]
+check "no MAIL reached the server" not grep -q 'cmd MAIL' "$WORK/server.log"
+
+# --- 2. every offload off along the path ---
+for nd in "stg-cli eth0" "stg-gw cli0" "stg-gw att0" "stg-att gw0" "stg-att srv0" "stg-srv eth0"; do
+	set -- $nd
+	for f in gro gso tso tx rx; do
+		feature "$1" "$2" "$f" off
+	done
+done
+rc=$(attempt gro2)
+gso2=$(gw_gso)
+log "offloads off: client exit $rc, gso packets $gso1 -> $gso2"
+check "no super-packet without offloads" [ "$gso2" -eq "$gso1" ]
+check "stripped reply blocked again" wait_until 10 stripped_blocked 2
+check "the client's connection was reset (exit $rc)" [ "$rc" = 3 ]
+check "no MAIL reached the server" not grep -q 'cmd MAIL' "$WORK/server.log"
+check "the server saw both sessions' EHLO" [ "$(grep -c 'cmd EHLO' "$WORK/server.log")" -eq 2 ]
+stop_pid "$SRVPID"
