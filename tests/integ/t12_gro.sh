@@ -57,13 +57,30 @@ gw_gso() {
 }
 
 # attempt TAG: one session; echoes the client's exit status.
-attempt() {
-	nsx stg-cli timeout 30 python3 "$SESS" "$SRV4" "$1" >"$WORK/$1.out" 2>&1
-	echo $?
-}
-
 stripped_blocked() {
 	[ "$(eve_count '.event_type == "alert" and .alert.signature == "starttls_stripped" and .alert.action == "blocked"')" -ge "$1" ]
+}
+
+# session N WHAT MERGED: session number N (its tag groN) through the gateway
+# as set up now; MERGED 1: the router must have merged segments into a
+# super-packet for it, 0: it must not have.
+session() {
+	local n=$1 what=$2 merged=$3 rc g0 g1
+	g0=$(gw_gso)
+	nsx stg-cli timeout 30 python3 "$SESS" "$SRV4" "gro$n" >"$WORK/gro$n.out" 2>&1
+	rc=$?
+	g1=$(gw_gso)
+	log "$what: client exit $rc, gso packets $g0 -> $g1"
+	if [ "$merged" = 1 ]; then
+		check "the router merged segments (nfq gso $g0 -> $g1)" [ "$g1" -gt "$g0" ]
+	else
+		check "no super-packet (nfq gso $g0 -> $g1)" [ "$g1" -eq "$g0" ]
+	fi
+	check "$what: stripped reply blocked" wait_until 10 stripped_blocked "$n"
+	check "$what: the client's connection was reset (exit $rc)" [ "$rc" = 3 ]
+	check "$what: no MAIL reached the server" not grep -q 'cmd MAIL' "$WORK/server.log"
+	check "$what: the server saw the session's EHLO" \
+	    [ "$(grep -c 'cmd EHLO' "$WORK/server.log")" -eq "$n" ]
 }
 
 # --- 1. GRO on the router's server-facing veth ---
@@ -71,14 +88,7 @@ stripped_blocked() {
 # TSO of its own: veth_skb_is_eligible_for_gro)
 feature stg-att gw0 tso off
 feature stg-gw att0 gro on
-gso0=$(gw_gso)
-rc=$(attempt gro1)
-gso1=$(gw_gso)
-log "GRO on: client exit $rc, gso packets $gso0 -> $gso1"
-check "the router merged segments (nfq gso $gso0 -> $gso1)" [ "$gso1" -gt "$gso0" ]
-check "stripped reply blocked (merged super-packet inspected)" wait_until 10 stripped_blocked 1
-check "the client's connection was reset (exit $rc)" [ "$rc" = 3 ]
-check "no MAIL reached the server" not grep -q 'cmd MAIL' "$WORK/server.log"
+session 1 "GRO on" 1
 
 # --- 2. every offload off along the path ---
 for nd in "stg-cli eth0" "stg-gw cli0" "stg-gw att0" "stg-att gw0" "stg-att srv0" "stg-srv eth0"; do
@@ -87,12 +97,5 @@ for nd in "stg-cli eth0" "stg-gw cli0" "stg-gw att0" "stg-att gw0" "stg-att srv0
 		feature "$1" "$2" "$f" off
 	done
 done
-rc=$(attempt gro2)
-gso2=$(gw_gso)
-log "offloads off: client exit $rc, gso packets $gso1 -> $gso2"
-check "no super-packet without offloads" [ "$gso2" -eq "$gso1" ]
-check "stripped reply blocked again" wait_until 10 stripped_blocked 2
-check "the client's connection was reset (exit $rc)" [ "$rc" = 3 ]
-check "no MAIL reached the server" not grep -q 'cmd MAIL' "$WORK/server.log"
-check "the server saw both sessions' EHLO" [ "$(grep -c 'cmd EHLO' "$WORK/server.log")" -eq 2 ]
+session 2 "offloads off" 0
 stop_pid "$SRVPID" || true

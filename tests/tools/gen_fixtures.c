@@ -346,10 +346,58 @@ static const struct step d_pol_tls[] = {
 	BANNER_RELAY, EHLO, EHLO_TLS, STARTTLS, READY, TLS12, FIN(C), END
 };
 
+/* Issue 12: Cisco ESMTP inspection masks keywords it does not allow with
+ * X's and a sequence letter. BINARYMIME needs CHUNKING, which is absent:
+ * the 8-character mask may hide CHUNKING (a masked capability), not
+ * necessarily STARTTLS. The same reply with CHUNKING in clear: then only
+ * STARTTLS is left to hide (stripping). */
+static const struct step d_masked_chunking[] = {
+	BANNER, EHLO,
+	{ S, "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+	     "250-BINARYMIME\r\n250-XXXXXXXB\r\n250-8BITMIME\r\n250 DSN\r\n" },
+	MAIL_TXN, FIN(C), END
+};
+static const struct step d_masked_starttls[] = {
+	BANNER, EHLO,
+	{ S, "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+	     "250-BINARYMIME\r\n250-CHUNKING\r\n250-XXXXXXXB\r\n250-8BITMIME\r\n"
+	     "250 DSN\r\n" },
+	MAIL_TXN, FIN(C), END
+};
+/* A server that takes DATA (or BDAT) with no MAIL before it: the message
+ * crosses in cleartext all the same. */
+static const struct step d_data_without_mail[] = {
+	BANNER, EHLO, EHLO_TLS,
+	{ C, "DATA\r\n" },
+	{ S, "354 End data with <CR><LF>.<CR><LF>\r\n" },
+	{ C, "From: alice@client.example.org\r\nTo: bob@example.net\r\n"
+	     "Subject: fixture\r\n\r\nHello Bob.\r\n.\r\n" },
+	{ S, "250 2.0.0 Ok: queued as 4Xq3Lz0Hb2z9\r\n" },
+	{ C, "QUIT\r\n" }, { S, "221 2.0.0 Bye\r\n" }, FIN(C), END
+};
+static const struct step d_bdat_without_mail[] = {
+	BANNER, EHLO, EHLO_NOTLS,
+	{ C, "BDAT 85 LAST\r\nFrom: alice@client.example.org\r\nTo: bob@example.net\r\n"
+	     "Subject: fixture\r\n\r\nHello Bob.\r\n" },
+	{ S, "250 2.0.0 Ok: queued as 4Xq3Lz0Hb2z9\r\n" },
+	{ C, "QUIT\r\n" }, { S, "221 2.0.0 Bye\r\n" }, FIN(C), END
+};
+
 #define V4(c, s, d)   { 4, (c), (s), (d), 0, 0 }
 #define V6(c, s, d)   { 6, (c), (s), (d), 0, 0 }
 
 static const struct fcase cases[] = {
+	/* issue 12: a masked CHUNKING and a masked STARTTLS side by side, both
+	 * to enforced servers; a masked CHUNKING where nothing expects TLS;
+	 * DATA and BDAT without MAIL */
+	{ "masked_keywords", DLT_EN10MB, { V4("198.51.100.70", "203.0.113.42", d_masked_chunking),
+	  V4("198.51.100.71", "203.0.113.43", d_masked_starttls) } },
+	{ "masked_chunking_nopolicy", DLT_EN10MB,
+	  { V4("198.51.100.72", "192.0.2.60", d_masked_chunking) } },
+	{ "data_without_mail", DLT_EN10MB,
+	  { V4("198.51.100.73", "203.0.113.44", d_data_without_mail) } },
+	{ "bdat_without_mail", DLT_EN10MB,
+	  { V4("198.51.100.74", "192.0.2.61", d_bdat_without_mail) } },
 	{ "clean_tls12", DLT_EN10MB, { V4("198.51.100.7", "203.0.113.25", d_clean_tls12) } },
 	{ "clean_tls13", DLT_EN10MB, { V4("198.51.100.8", "203.0.113.130", d_clean_tls13) } },
 	{ "lowercase_starttls", DLT_EN10MB, { V4("198.51.100.9", "203.0.113.26", d_lowercase) } },
