@@ -763,6 +763,58 @@ sts_earliest_expiry(const struct pol_domain *dom)
 	return first;
 }
 
+/* discovery = { dane = { mode = "enforce"; dir = "..."; trust_anchor = "...";
+ * resolv_conf = "..."; }; }: only the dane group is read here. */
+static int
+ld_dane(struct ld *l, const config_setting_t *s)
+{
+	static const char *const known[] = { "mode", "dir", "trust_anchor", "resolv_conf", NULL };
+	struct gw_config *c = l->c;
+	const config_setting_t *m;
+
+	if (need_group(l, s, "discovery.dane") == -1)
+		return -1;
+	ld_unknown_keys(l, s, "discovery.dane", known);
+	if ((m = member(s, "mode")) != NULL && get_mode(l, m, "discovery.dane.mode", &c->dane_mode) == -1)
+		return -1;
+	if (opt_str(l, s, "discovery.dane", "dir", 0, c->dane_dir, sizeof(c->dane_dir)) == -1 ||
+	    opt_str(l, s, "discovery.dane", "trust_anchor", 0, c->dane_anchor,
+	    sizeof(c->dane_anchor)) == -1 ||
+	    opt_str(l, s, "discovery.dane", "resolv_conf", 0, c->dane_resolv,
+	    sizeof(c->dane_resolv)) == -1)
+		return -1;
+	return 0;
+}
+
+/* The DANE cache: policies of source dane and their TLSA records. A
+ * directory not there yet costs its policies (first boot), like the
+ * MTA-STS cache. */
+static int
+ld_dane_dir(struct ld *l, const config_setting_t *s, struct pol_domain *dom, int64_t now,
+    struct pol_warnings *w)
+{
+	struct gw_config *c = l->c;
+	struct pol_dane *tab;
+	char perr[GW_PATH_MAX + 512];
+
+	if (access(c->dane_dir, F_OK) == -1 && errno == ENOENT) {
+		ld_warn(l, s, "discovery.dane.dir: %s does not exist; skipped", c->dane_dir);
+		return 0;
+	}
+	if ((tab = pol_dane_new()) == NULL)
+		return ld_err(l, s, "out of memory");
+	if (gw_dane_load_dir(dom, tab, c->dane_dir, c->dane_mode, now, &c->dane, w, perr,
+	    sizeof(perr)) == -1) {
+		pol_dane_free(tab);
+		return ld_err(l, s, "discovery.dane.dir: %s", perr);
+	}
+	if (c->dane.bogus > 0)
+		ld_warn(l, s, "discovery.dane.dir: %zu domain(s) with bogus DNSSEC answers "
+		    "(dnssec-invalid): no DANE policy from them", c->dane.bogus);
+	pol_set_dane(c->pol, tab);
+	return 0;
+}
+
 /* Load the EFF list and the MTA-STS cache named by the policy section, and
  * hand every domain policy to the struct pol. */
 static int
@@ -806,6 +858,8 @@ ld_sources(struct ld *l, const config_setting_t *s)
 		if (gw_polsrc_sts_dir(dom, c->mta_sts_dir, now, &n, &w, perr, sizeof(perr)) == -1)
 			return ld_err(l, member(s, "mta_sts_dir"), "policy.mta_sts_dir: %s", perr);
 	}
+	if (c->dane_dir[0] != '\0' && ld_dane_dir(l, s, dom, now, &w) == -1)
+		return -1;
 	for (size_t i = 0; i < w.n; i++)
 		ld_warn(l, s, "%s", w.msg[i]);
 	for (int src = 0; src < POL_SRC_COUNT; src++)
@@ -926,6 +980,7 @@ gw_config_default(struct gw_config *c)
 	c->user[0] = '\0';
 	gw_cluster_conf_default(&c->cluster);
 	gw_eve_redis_conf_default(&c->eve_redis);
+	c->dane_mode = POL_MODE_ENFORCE;
 	return 0;
 }
 
@@ -933,7 +988,7 @@ int
 gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 {
 	static const char *const known[] = { "ports", "eve", "engine", "nfqueue",
-	    "policy", "outputs", "cluster", NULL };
+	    "policy", "outputs", "cluster", "discovery", NULL };
 	struct gw_config nc;
 	struct ld l = { path, err, errlen, &nc, NULL };
 	config_t cfg;
@@ -990,6 +1045,9 @@ gw_config_load(const char *path, struct gw_config *c, char *err, size_t errlen)
 		goto out;
 	if ((s = config_setting_get_member(root, "nfqueue")) != NULL && ld_nfqueue(&l, s) == -1)
 		goto out;
+	/* Before the policy: its sources include the DANE cache. */
+	if ((s = config_lookup(&cfg, "discovery.dane")) != NULL && ld_dane(&l, s) == -1)
+		goto out;
 	if ((s = config_setting_get_member(root, "policy")) != NULL && ld_policy(&l, s) == -1)
 		goto out;
 	if ((s = config_setting_get_member(root, "outputs")) != NULL && ld_outputs(&l, s) == -1)
@@ -1039,4 +1097,6 @@ gw_config_metrics(const struct gw_config *c, struct gw_metrics_cfg *m)
 	m->eff_expired = c->eff_expired;
 	m->eff_expires = c->eff_expires;
 	m->sts_expires = c->sts_expires;
+	m->dane_bogus = c->dane.bogus;
+	m->dane_hosts = c->dane.hosts;
 }

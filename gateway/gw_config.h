@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "gw_cluster.h"
+#include "gw_dane.h"
 #include "gw_engine.h"
 #include "output/gw_eve_redis.h"
 #include "output/gw_evidence.h"
@@ -87,6 +88,12 @@ struct gw_config {
 	char     mta_sts_dir[GW_PATH_MAX]; /* cached MTA-STS policies, <domain>.txt, "" = none */
 	char     ca_file[GW_PATH_MAX];     /* trust anchors for certificate checks */
 	char     pins_file[GW_PATH_MAX];   /* learned pins, "" = kept in memory only */
+	/* discovery.dane: DANE (RFC 7672) answers cached by dane-fetch / the resolver */
+	char     dane_dir[GW_PATH_MAX];    /* <domain>.dane files, "" = no DANE */
+	char     dane_anchor[GW_PATH_MAX]; /* trust anchor file, "" = /usr/share/dns/root.key */
+	char     dane_resolv[GW_PATH_MAX]; /* forwarders for the lookups, "" = /etc/resolv.conf */
+	enum pol_mode dane_mode;           /* mode of DANE policies (default enforce) */
+	struct gw_dane_counts dane;        /* what the DANE load found */
 	size_t   n_domains[POL_SRC_COUNT];             /* domain policies loaded, by enum pol_source */
 	/* diagnostics of the load, for -t and the daemon's log */
 	unsigned nwarn;                 /* warnings raised (may exceed GW_CONFIG_WARN_MAX) */

@@ -23,6 +23,7 @@
 #include "gw_offline.h"
 #include "gw_pins.h"
 #include "output/gw_report.h"
+#include "gw_danefetch.h"
 #include "gw_stsfetch.h"
 #include "output/gw_syslog.h"
 
@@ -43,6 +44,7 @@ usage(FILE *fp, int full)
 	    "       " PROG " -c FILE pins list | pins forget ADDRESS|MXNAME\n"
 	    "       " PROG " report [-o DIR] [--org NAME] [--contact ADDR] EVE_FILE\n"
 	    "       " PROG " [-c FILE] sts-fetch [-d DIR] [--ca-file FILE] DOMAIN...\n"
+	    "       " PROG " [-c FILE] dane-fetch [-d DIR] [--trust-anchor FILE] DOMAIN...\n"
 	    "       " PROG " --version | --help\n");
 	if (!full)
 		return;
@@ -106,6 +108,11 @@ print_summary(const char *path, const struct gw_config *c)
 	printf("domain policies: %zu from config rules, %zu MTA-STS, %zu EFF list%s\n",
 	    c->n_domains[POL_SRC_CONFIG], c->n_domains[POL_SRC_MTA_STS], c->n_domains[POL_SRC_EFF],
 	    c->eff_expired ? " (expired: enforce acts as testing)" : "");
+	if (c->dane_dir[0] != '\0')
+		printf("DANE: %s, mode %s: %zu domains (%zu MX hosts, %zu bytes), %zu insecure, "
+		    "%zu dnssec-invalid, %zu expired, %zu broken\n", c->dane_dir,
+		    pol_mode_name(c->dane_mode), c->dane.applied, c->dane.hosts, c->dane.bytes,
+		    c->dane.insecure, c->dane.bogus, c->dane.expired, c->dane.broken);
 	printf("learned pins: %s, mode %s, max_age %us, at most %u\n",
 	    c->pins_file[0] ? c->pins_file : "in memory only",
 	    pol_mode_name((enum pol_mode)c->engine.pins_mode), c->engine.pins_max_age,
@@ -232,8 +239,8 @@ main(int argc, char **argv)
 	/* Subcommands with options of their own. */
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return gw_report_main(argc - 1, argv + 1);
-	/* "[-c FILE] sts-fetch ...": hand -c over to sts-fetch's own options. */
-	if (argc > 3 && strcmp(argv[3], "sts-fetch") == 0 &&
+	/* "[-c FILE] sts-fetch|dane-fetch ...": hand -c over to their own options. */
+	if (argc > 3 && (strcmp(argv[3], "sts-fetch") == 0 || strcmp(argv[3], "dane-fetch") == 0) &&
 	    (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
 		char *opt = argv[1], *file = argv[2];
 
@@ -241,6 +248,8 @@ main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "sts-fetch") == 0)
 		return gw_stsfetch_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "dane-fetch") == 0)
+		return gw_danefetch_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:l:q:r:tvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;

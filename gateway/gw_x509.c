@@ -333,6 +333,38 @@ check_names(X509 *leaf, const char *mx_host, const char *const *patterns,
 	return GW_X509_HOST_MISMATCH;
 }
 
+/* Parse chain[0..n) into certs (n <= GW_X509_CHAIN_MAX); the count parsed
+ * is in *ncert even on failure. 0, or -1 with info->reason. */
+static int
+parse_chain(const struct gw_x509_der *chain, size_t n, X509 **certs, size_t *ncert,
+    struct gw_x509_info *info)
+{
+	for (*ncert = 0; *ncert < n; (*ncert)++) {
+		const unsigned char *p = chain[*ncert].der;
+
+		if (chain[*ncert].len > LONG_MAX ||
+		    (certs[*ncert] = d2i_X509(NULL, &p, (long)chain[*ncert].len)) == NULL ||
+		    p != chain[*ncert].der + chain[*ncert].len) {
+			fmt(info->reason, "certificate %zu of the chain is not valid DER", *ncert);
+			if (certs[*ncert] != NULL)
+				(*ncert)++;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The leaf's facts for the flow event. */
+static void
+leaf_info(X509 *leaf, struct gw_x509_info *info)
+{
+	name_line(X509_get_subject_name(leaf), info->subject, sizeof(info->subject));
+	name_line(X509_get_issuer_name(leaf), info->issuer, sizeof(info->issuer));
+	time_line(X509_get0_notBefore(leaf), info->not_before);
+	time_line(X509_get0_notAfter(leaf), info->not_after);
+	info->self_signed = X509_check_issued(leaf, leaf) == X509_V_OK;
+}
+
 enum gw_x509_result
 gw_x509_check(const struct gw_x509_store *st, const struct gw_x509_der *chain,
     size_t n, time_t at, const char *mx_host, const char *const *patterns,
@@ -352,25 +384,11 @@ gw_x509_check(const struct gw_x509_store *st, const struct gw_x509_der *chain,
 		fmt(info->reason, "no certificate");
 		return info->result = GW_X509_PARSE_ERROR;
 	}
-	for (ncert = 0; ncert < n; ncert++) {
-		const unsigned char *p = chain[ncert].der;
-
-		if (chain[ncert].len > LONG_MAX ||
-		    (certs[ncert] = d2i_X509(NULL, &p, (long)chain[ncert].len)) == NULL ||
-		    p != chain[ncert].der + chain[ncert].len) {
-			fmt(info->reason, "certificate %zu of the chain is not valid DER", ncert);
-			r = GW_X509_PARSE_ERROR;
-			if (certs[ncert] != NULL)
-				ncert++;
-			goto out;
-		}
+	if (parse_chain(chain, n, certs, &ncert, info) == -1) {
+		r = GW_X509_PARSE_ERROR;
+		goto out;
 	}
-
-	name_line(X509_get_subject_name(certs[0]), info->subject, sizeof(info->subject));
-	name_line(X509_get_issuer_name(certs[0]), info->issuer, sizeof(info->issuer));
-	time_line(X509_get0_notBefore(certs[0]), info->not_before);
-	time_line(X509_get0_notAfter(certs[0]), info->not_after);
-	info->self_signed = X509_check_issued(certs[0], certs[0]) == X509_V_OK;
+	leaf_info(certs[0], info);
 
 	if ((untrusted = sk_X509_new_null()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
 		goto oom;
@@ -467,38 +485,6 @@ dane_init(void)
 	}
 	dane_ctx = c;
 	ERR_clear_error();
-}
-
-/* Parse chain[0..n) into certs (n <= GW_X509_CHAIN_MAX); the count parsed
- * is in *ncert even on failure. 0, or -1 with info->reason. */
-static int
-parse_chain(const struct gw_x509_der *chain, size_t n, X509 **certs, size_t *ncert,
-    struct gw_x509_info *info)
-{
-	for (*ncert = 0; *ncert < n; (*ncert)++) {
-		const unsigned char *p = chain[*ncert].der;
-
-		if (chain[*ncert].len > LONG_MAX ||
-		    (certs[*ncert] = d2i_X509(NULL, &p, (long)chain[*ncert].len)) == NULL ||
-		    p != chain[*ncert].der + chain[*ncert].len) {
-			fmt(info->reason, "certificate %zu of the chain is not valid DER", *ncert);
-			if (certs[*ncert] != NULL)
-				(*ncert)++;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The leaf's facts for the flow event. */
-static void
-leaf_info(X509 *leaf, struct gw_x509_info *info)
-{
-	name_line(X509_get_subject_name(leaf), info->subject, sizeof(info->subject));
-	name_line(X509_get_issuer_name(leaf), info->issuer, sizeof(info->issuer));
-	time_line(X509_get0_notBefore(leaf), info->not_before);
-	time_line(X509_get0_notAfter(leaf), info->not_after);
-	info->self_signed = X509_check_issued(leaf, leaf) == X509_V_OK;
 }
 
 enum gw_x509_result

@@ -228,6 +228,12 @@ body(FILE *fp, const struct gw_metrics_in *in)
 	fprintf(fp, "starttls_guard_policy_domains{source=\"config\"} %zu\n", in->cfg.n_domains[POL_SRC_CONFIG]);
 	fprintf(fp, "starttls_guard_policy_domains{source=\"mta-sts\"} %zu\n", in->cfg.n_domains[POL_SRC_MTA_STS]);
 	fprintf(fp, "starttls_guard_policy_domains{source=\"eff\"} %zu\n", in->cfg.n_domains[POL_SRC_EFF]);
+	fprintf(fp, "starttls_guard_policy_domains{source=\"dane\"} %zu\n", in->cfg.n_domains[POL_SRC_DANE]);
+	one(fp, "policy_dane_mx_hosts", "gauge", "MX hosts with DNSSEC-secure TLSA records loaded (DANE).",
+	    (unsigned long long)in->cfg.dane_hosts);
+	one(fp, "policy_dane_dnssec_invalid", "gauge",
+	    "Cached DANE answers whose DNSSEC validation failed (bogus): no policy taken from them.",
+	    (unsigned long long)in->cfg.dane_bogus);
 	one(fp, "policy_address_rules", "gauge", "Address (CIDR) rules loaded.",
 	    (unsigned long long)in->cfg.rules);
 	one(fp, "policy_eff_expired", "gauge", "1 when the loaded EFF list is past its expiry.",

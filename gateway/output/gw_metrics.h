@@ -26,7 +26,9 @@
  * configuration nor the engine themselves. */
 struct gw_metrics_cfg {
 	uint32_t interval;         /* seconds between two writes (inline) */
-	size_t   n_domains[5];     /* domain policies loaded, by enum pol_source */
+	size_t   n_domains[POL_SRC_COUNT]; /* domain policies loaded, by enum pol_source */
+	size_t   dane_bogus;       /* DANE answers with bogus DNSSEC (dnssec-invalid) */
+	size_t   dane_hosts;       /* MX hosts with TLSA records loaded */
 	size_t   rules;            /* address (CIDR) rules of the policy */
 	int      eff_expired;      /* the loaded EFF list is past its expiry */
 	int64_t  eff_expires;      /* its "expires", epoch s, 0 = no list */
